@@ -1,0 +1,6 @@
+/**
+ * @scriptorium/store-sql: the JobStore written once over @effect/sql, and the table definitions, shared by the
+ * SQLite and PostgreSQL adapters.
+ */
+export * as SqlJobStore from "./SqlJobStore.js"
+export * from "./Schema.js"

@@ -1,0 +1,101 @@
+/**
+ * JobStore on SQLite: the embedded default. One file, WAL journal, and a busy timeout, so several processes (an API
+ * server and workers) can share the file; every writing transaction starts with its write, so SQLite's single
+ * writer lock is taken up front and never upgraded mid-transaction.
+ */
+import { Reactivity } from "@effect/experimental"
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { StoreUnavailable } from "@scriptorium/api"
+import { JobStore, type RetryPolicy } from "@scriptorium/core"
+import { migrate, SqlJobStore } from "@scriptorium/store-sql"
+import { Effect, Layer, type Scope, Stream } from "effect"
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+
+/** Where the database lives and how it behaves under contention. */
+export interface SqliteJobStoreConfig {
+  /** The database file; its folder is created when missing. */
+  readonly filename: string
+  /** How long a write waits for another process's lock before failing with StoreUnavailable; default 5 s. */
+  readonly busyTimeoutMs?: number | undefined
+  /** How often the change feed looks for other processes' writes; default 50 ms. */
+  readonly pollIntervalMs?: number | undefined
+  readonly retry?: RetryPolicy | undefined
+  readonly eventRetentionMs?: number | undefined
+}
+
+/** Opens (and migrates) the database and builds the store; closed with the scope. */
+export const make = (config: SqliteJobStoreConfig): Effect.Effect<JobStore, StoreUnavailable, Scope.Scope> =>
+  Effect.gen(function*() {
+    const busyTimeoutMs = config.busyTimeoutMs ?? 5_000
+    const describeError = describe(config.filename, busyTimeoutMs)
+    const client = yield* open(config.filename, describeError)
+    const setUp = Effect.gen(function*() {
+      // WAL makes a crash lose nothing committed; NORMAL sync is safe with WAL against a process crash or kill -9
+      // (only a power loss can drop the last commits), and much faster than FULL.
+      yield* client.unsafe(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`)
+      yield* client.unsafe("PRAGMA synchronous = NORMAL")
+      yield* migrate("INTEGER PRIMARY KEY AUTOINCREMENT")
+    }).pipe(
+      Effect.provideService(SqlClient.SqlClient, client),
+      Effect.catchTag("SqlError", (e) => Effect.fail(new StoreUnavailable({ reason: describeError(e) }))),
+      Effect.catchTag("MigrationError", (e) =>
+        Effect.fail(new StoreUnavailable({ reason: `Could not set up the tables in ${config.filename}: ${e.message}` })))
+    )
+    yield* setUp
+    return yield* SqlJobStore.make({
+      describeError,
+      claimLock: "",
+      beforeEvent: Effect.void,
+      afterEvent: Effect.void,
+      wakeups: Stream.never,
+      pollIntervalMs: config.pollIntervalMs ?? 50,
+      retry: config.retry,
+      eventRetentionMs: config.eventRetentionMs
+    }).pipe(Effect.provideService(SqlClient.SqlClient, client))
+  })
+
+/** The store as a layer. */
+export const layer = (config: SqliteJobStoreConfig): Layer.Layer<JobStore, StoreUnavailable> =>
+  Layer.scoped(JobStore, make(config))
+
+/** Opens the file; a file that cannot be opened is a StoreUnavailable, not a crash. */
+const open = (filename: string, describeError: (e: SqlError) => string) =>
+  Effect.gen(function*() {
+    if (filename !== ":memory:") {
+      yield* Effect.try({
+        try: () => mkdirSync(dirname(filename), { recursive: true }),
+        catch: (cause) =>
+          new StoreUnavailable({
+            reason: `Cannot create the folder of the SQLite database ${filename} (${String(cause)}); ` +
+              `choose a writable location.`
+          })
+      })
+    }
+    return yield* SqliteClient.make({ filename }).pipe(
+      Effect.provide(Reactivity.layer),
+      // better-sqlite3 throws while opening (missing folder, not a database, locked): report it, don't crash
+      Effect.catchAllDefect((cause) =>
+        Effect.fail(new StoreUnavailable({ reason: describeError({ cause, message: "open" } as SqlError) })))
+    )
+  })
+
+/** Turns a driver error into a sentence that says what to do. */
+const describe = (filename: string, busyTimeoutMs: number) => (error: SqlError): string => {
+  const cause = error.cause as { code?: string; message?: string } | undefined
+  const code = cause?.code ?? ""
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
+    return `The SQLite database ${filename} is locked by another process and stayed locked for ${busyTimeoutMs} ms; ` +
+      `end the other process's transaction (or backup), or raise busyTimeoutMs.`
+  }
+  if (code === "SQLITE_CANTOPEN") {
+    return `Cannot open the SQLite database ${filename}; check that its folder exists and is writable.`
+  }
+  if (code === "SQLITE_FULL") return `The disk holding ${filename} is full; free space and retry.`
+  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
+    return `${filename} is not a usable SQLite database (${code}); point the store at another file.`
+  }
+  return `The SQLite database ${filename} failed: ${cause?.message ?? error.message}`
+}

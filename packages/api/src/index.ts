@@ -1,0 +1,6 @@
+/**
+ * @scriptorium/api: the contract shared by the server, the workers and the clients. It depends on effect and
+ * @effect/platform only, so a client installs without the engine.
+ */
+export * from "./Errors.js"
+export * from "./Job.js"

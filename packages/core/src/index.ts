@@ -1,0 +1,15 @@
+/**
+ * @scriptorium/core: the engine. Services (JobStore, BlobStore), the job state machine, the Worker and the
+ * Scriptorium facade; no storage or transport is chosen here.
+ */
+export * from "./BlobStore.js"
+export * as JobLifecycle from "./JobLifecycle.js"
+export type { JobRecord, RetryPolicy } from "./JobLifecycle.js"
+export { defaultRetryPolicy, retryDelay } from "./JobLifecycle.js"
+export * from "./JobStore.js"
+export * from "./JobHandler.js"
+export * as Worker from "./Worker.js"
+export type { WorkerConfig, WorkerHandle } from "./Worker.js"
+export * as JobFiles from "./JobFiles.js"
+export * as Scriptorium from "./Scriptorium.js"
+export type { ResultError, ScriptoriumPromise, SubmitInput, WaitOptions } from "./Scriptorium.js"

@@ -1,0 +1,7 @@
+/**
+ * @scriptorium/core/testing: the conformance suites every adapter runs against its real backend, and the helpers
+ * they share. Imports vitest: use it from tests only.
+ */
+export * from "./BlobStoreConformance.js"
+export * from "./JobStoreConformance.js"
+export * from "./StoreHarness.js"
