@@ -1,4 +1,4 @@
-import { jobStoreConformance, type StoreHarness } from "@scriptorium/core/testing"
+import { jobStoreConformance, type StoreHarness, workerConformance } from "@scriptorium/core/testing"
 import { SqliteJobStore } from "@scriptorium/store-sqlite"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -12,3 +12,4 @@ const harness: StoreHarness = {
 }
 
 jobStoreConformance("SqliteJobStore", harness)
+workerConformance("SqliteJobStore", harness)

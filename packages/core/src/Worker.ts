@@ -209,7 +209,11 @@ export const start = <R>(
         yield* Fiber.interrupt(loops)
         const fibers = [...running.values()].map((r) => r.fiber)
         yield* Effect.logInfo(`Shutting down: waiting up to ${c.shutdownGraceMs} ms for ${fibers.length} job(s)`)
-        yield* Fiber.awaitAll(fibers).pipe(Effect.timeout(Duration.millis(c.shutdownGraceMs)), Effect.ignore)
+        // finalizers run uninterruptibly: the wait must opt back in for the grace-period timeout to cut it short
+        yield* Effect.interruptible(Fiber.awaitAll(fibers)).pipe(
+          Effect.timeout(Duration.millis(c.shutdownGraceMs)),
+          Effect.ignore
+        )
         // what is still running is interrupted, and its settle() hands it back to the queue
         yield* Scope.close(jobsScope, Exit.void)
       }).pipe(log)

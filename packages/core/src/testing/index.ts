@@ -5,3 +5,4 @@
 export * from "./BlobStoreConformance.js"
 export * from "./JobStoreConformance.js"
 export * from "./StoreHarness.js"
+export * from "./WorkerConformance.js"
