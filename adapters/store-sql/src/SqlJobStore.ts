@@ -225,7 +225,7 @@ export const make = (
           Effect.gen(function*() {
             const rows = yield* sql<Row>`UPDATE ${sql(tables.jobs)} SET
                 status = 'processing', attempts = attempts + 1, version = version + 1, updated_at = ${now},
-                lease_token = ${batch} || ':' || job_id, lease_worker = ${o.worker_id},
+                lease_token = CAST(${batch} AS TEXT) || ':' || job_id, lease_worker = ${o.worker_id},
                 lease_expires_at = ${now + o.lease_ms}
               WHERE job_id IN (
                 SELECT job_id FROM ${sql(tables.jobs)} WHERE status = 'pending' AND run_at <= ${now}

@@ -1,0 +1,108 @@
+/**
+ * JobStore on PostgreSQL: several workers on several machines share one queue. Claims use `FOR UPDATE SKIP LOCKED`
+ * so concurrent workers never wait on each other's rows; event numbers are handed out under a transaction-scoped
+ * advisory lock so they follow commit order (a sequence alone would let a reader skip an event that commits late);
+ * NOTIFY wakes other processes at once, and the event table stays the truth when a notification is lost.
+ */
+import { Reactivity } from "@effect/experimental"
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { PgClient } from "@effect/sql-pg"
+import { StoreUnavailable } from "@scriptorium/api"
+import { JobStore, type RetryPolicy } from "@scriptorium/core"
+import { migrate, SqlJobStore } from "@scriptorium/store-sql"
+import { Duration, Effect, Layer, Redacted, Schedule, type Scope, Stream } from "effect"
+
+/** How to reach the database and how the store behaves. */
+export interface PgJobStoreConfig {
+  /** A `postgres://user:password@host:port/database` URL. */
+  readonly url: string
+  /** Pool size per process; default 10. */
+  readonly maxConnections?: number | undefined
+  /** How long to keep trying to reach the server at start before failing; default 10 s. */
+  readonly connectRetryMs?: number | undefined
+  /** How often the change feed polls when no notification arrives; default 1 s. */
+  readonly pollIntervalMs?: number | undefined
+  readonly retry?: RetryPolicy | undefined
+  readonly eventRetentionMs?: number | undefined
+}
+
+/** The NOTIFY channel writers signal on. */
+const channel = "scriptorium_jobs"
+/** The advisory lock key that orders event numbers (an arbitrary constant: "scri" in ASCII). */
+const eventLock = 0x73637269
+
+/** Connects (retrying while the server is unreachable), migrates and builds the store; closed with the scope. */
+export const make = (config: PgJobStoreConfig): Effect.Effect<JobStore, StoreUnavailable, Scope.Scope> =>
+  Effect.gen(function*() {
+    const describeError = describe(config.url)
+    const client = yield* connect(config, describeError)
+    yield* migrate("BIGSERIAL PRIMARY KEY").pipe(
+      Effect.provideService(SqlClient.SqlClient, client),
+      Effect.catchTag("SqlError", (e) => Effect.fail(new StoreUnavailable({ reason: describeError(e) }))),
+      Effect.catchTag("MigrationError", (e) =>
+        Effect.fail(new StoreUnavailable({ reason: `Could not set up the tables in PostgreSQL: ${e.message}` })))
+    )
+    return yield* SqlJobStore.make({
+      describeError,
+      claimLock: "FOR UPDATE SKIP LOCKED",
+      beforeEvent: Effect.asVoid(client`SELECT pg_advisory_xact_lock(${eventLock})`),
+      afterEvent: Effect.asVoid(client`SELECT pg_notify(${channel}, '1')`),
+      wakeups: Stream.map(client.listen(channel), () => undefined),
+      pollIntervalMs: config.pollIntervalMs ?? 1_000,
+      retry: config.retry,
+      eventRetentionMs: config.eventRetentionMs
+    }).pipe(Effect.provideService(SqlClient.SqlClient, client))
+  })
+
+/** The store as a layer. */
+export const layer = (config: PgJobStoreConfig): Layer.Layer<JobStore, StoreUnavailable> =>
+  Layer.scoped(JobStore, make(config))
+
+/** Opens the pool, retrying with backoff for `connectRetryMs`: a database that starts after us is normal. */
+const connect = (config: PgJobStoreConfig, describeError: (e: SqlError) => string) => {
+  const deadline = Duration.millis(config.connectRetryMs ?? 10_000)
+  return PgClient.make({
+    url: Redacted.make(config.url),
+    maxConnections: config.maxConnections ?? 10,
+    connectTimeout: Duration.seconds(5),
+    applicationName: "scriptorium"
+  }).pipe(
+    Effect.provide(Reactivity.layer),
+    Effect.tapError((e) => Effect.logWarning(`${describeError(e)} Retrying.`)),
+    Effect.retry(Schedule.exponential("200 millis", 2).pipe(
+      Schedule.union(Schedule.spaced("2 seconds")),
+      Schedule.upTo(deadline)
+    )),
+    Effect.mapError((e) => new StoreUnavailable({ reason: describeError(e) }))
+  )
+}
+
+/** Where the URL points, without its password. */
+const target = (url: string): string => {
+  try {
+    const u = new URL(url)
+    return `${u.hostname}:${u.port || "5432"}${u.pathname}`
+  } catch {
+    return "the configured server"
+  }
+}
+
+/** Turns a driver error into a sentence that says what to do. */
+const describe = (url: string) => (error: SqlError): string => {
+  const cause = error.cause as { code?: string; message?: string } | undefined
+  const code = cause?.code ?? ""
+  const where = target(url)
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ETIMEDOUT") {
+    return `Cannot reach PostgreSQL at ${where} (${code}); check DATABASE_URL and that the server is running.`
+  }
+  if (code === "28P01" || code === "28000") {
+    return `PostgreSQL at ${where} refused the credentials (${code}); check the user and password in DATABASE_URL.`
+  }
+  if (code === "3D000") return `The database in DATABASE_URL does not exist at ${where}; create it or fix the URL.`
+  if (code === "53300") return `PostgreSQL at ${where} has no free connections; lower maxConnections or raise the server's max_connections.`
+  if (/timed out/i.test(cause?.message ?? error.message)) {
+    return `PostgreSQL at ${where} did not answer in time; check the network and the server's load.`
+  }
+  return `PostgreSQL at ${where} failed: ${cause?.message ?? error.message}`
+}
