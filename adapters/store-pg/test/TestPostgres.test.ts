@@ -129,14 +129,16 @@ describe.skipIf(localServerUnavailable)("startTestPostgres, local server", () =>
   })
 })
 
-const viteNode = join(repoRoot, "node_modules/.bin/vite-node")
+// The child runs the built module with plain node (`npm test` builds first): no loader process between the signal
+// and the process that owns the server.
+const builtModule = join(repoRoot, "adapters/store-pg/dist/testing/index.js")
 
 /** Runs, in a child process, a script that starts a server and never stops it; `end` ends that process. */
 const forgetServer = async (end: "exit" | "SIGTERM" | "SIGKILL") => {
   const scriptDir = await mkdtemp(join(tmpdir(), "scriptorium-pg-orphan-"))
   try {
-    const script = join(scriptDir, "forget.ts")
-    const module = JSON.stringify(join(repoRoot, "adapters/store-pg/src/testing/index.ts"))
+    const script = join(scriptDir, "forget.mjs")
+    const module = JSON.stringify(builtModule)
     await writeFile(
       script,
       `import { createRequire } from "node:module"\n` +
@@ -150,7 +152,7 @@ const forgetServer = async (end: "exit" | "SIGTERM" | "SIGKILL") => {
         `console.log(JSON.stringify({ port: server.port, dataDirectory: rows[0].data_directory }))\n` +
         (end === "exit" ? "" : `setInterval(() => {}, 1000)\n`)
     )
-    const child = spawn(viteNode, [script], { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] })
+    const child = spawn(process.execPath, [script], { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] })
     const exited = new Promise((resolve) => child.once("exit", resolve))
     let output = ""
     const line = await new Promise<string>((resolve, reject) => {
@@ -176,14 +178,14 @@ const eventually = async (check: () => Promise<boolean>, timeoutMs = 10_000) => 
   return check()
 }
 
-describe.skipIf(localServerUnavailable || !existsSync(viteNode))("startTestPostgres, forgotten server", () => {
+describe.skipIf(localServerUnavailable || !existsSync(builtModule))("startTestPostgres, forgotten server", () => {
   it("is gone, with its directory, as soon as its process exits without stop()", async () => {
     const { port, dir } = await forgetServer("exit")
     expect(await refusesConnections(port)).toBe(true) // the exit hook is synchronous
     expect(existsSync(dir)).toBe(false)
   })
 
-  it.each(["SIGTERM", "SIGKILL"] as const)("is gone, with its directory, soon after its process gets %s", async (signal) => {
+  it.each(["SIGTERM", "SIGKILL"] as const)("is gone, with its directory, soon after its process gets %s", { timeout: 30_000 }, async (signal) => {
     const { port, dir } = await forgetServer(signal)
     expect(await eventually(() => refusesConnections(port))).toBe(true)
     expect(await eventually(async () => !existsSync(dir))).toBe(true)

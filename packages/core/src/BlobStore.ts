@@ -12,7 +12,7 @@ export type BlobError = InvalidBlobKey | StoreUnavailable
 /** Streamed, prefix-addressed storage for job files. Writes are atomic: a reader sees all of a blob or none of it. */
 export interface BlobStore {
   /** Stores `body` under `key`, replacing what was there, atomically. */
-  readonly put: <E>(
+  readonly put: <E = never>(
     key: string,
     body: Uint8Array | Stream.Stream<Uint8Array, E>
   ) => Effect.Effect<void, BlobError | E>
@@ -20,7 +20,10 @@ export interface BlobStore {
   readonly get: (key: string) => Stream.Stream<Uint8Array, BlobError | BlobNotFound>
   /** Whether a blob is stored under `key`. */
   readonly has: (key: string) => Effect.Effect<boolean, BlobError>
-  /** The keys stored under `prefix` (a job id, or `job_id/folder/`), sorted. */
+  /**
+   * The keys stored under `prefix`, sorted by their UTF-8 bytes. A prefix names a folder or an exact key, never a
+   * string prefix: `job` lists `job` and `job/...` but not `job2/...`.
+   */
   readonly list: (prefix: string) => Effect.Effect<ReadonlyArray<string>, BlobError>
   /** Deletes every blob under `prefix`; deleting nothing is not an error. */
   readonly delete: (prefix: string) => Effect.Effect<void, BlobError>
@@ -58,7 +61,9 @@ const concatChunks = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {
 export const BlobKey = {
   /** The key of `name` inside the folder of job `jobId`; fails when either part could escape it. */
   make: (jobId: string, name: string): Either.Either<string, InvalidBlobKey> =>
-    Either.flatMap(BlobKey.validate(jobId), () => BlobKey.validate(`${jobId}/${name}`)),
+    jobId.includes("/")
+      ? Either.left(new InvalidBlobKey({ key: jobId, reason: "a job id cannot contain '/'" }))
+      : Either.flatMap(BlobKey.validate(jobId), () => BlobKey.validate(`${jobId}/${name}`)),
 
   /**
    * Checks a key or prefix: relative, `/`-separated, no empty, `.` or `..` segment, no backslash or control

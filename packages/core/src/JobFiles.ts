@@ -4,22 +4,25 @@
  * used by the facade, the worker's handlers and the transports alike.
  */
 import type { InvalidBlobKey } from "@scriptorium/api"
-import type { Effect } from "effect"
+import { Effect } from "effect"
 import { BlobKey } from "./BlobStore.js"
 
+const key = (jobId: string, name: string): Effect.Effect<string, InvalidBlobKey> =>
+  Effect.suspend(() => BlobKey.make(jobId, name))
+
 /** The uploaded file of a job. */
-export const inputKey = (jobId: string): Effect.Effect<string, InvalidBlobKey> => BlobKey.check(`${jobId}/input`)
+export const inputKey = (jobId: string): Effect.Effect<string, InvalidBlobKey> => key(jobId, "input")
 
 /** The folder of a job's results. */
 export const outputPrefix = (jobId: string): string => `${jobId}/output/`
 
 /** A result file of a job; `name` may contain folders (`images/0_1.jpg`) but never escape. */
 export const outputKey = (jobId: string, name: string): Effect.Effect<string, InvalidBlobKey> =>
-  BlobKey.check(`${jobId}/output/${name}`)
+  key(jobId, `output/${name}`)
 
 /** A page checkpoint of a job. */
 export const pageKey = (jobId: string, page: number, name: string): Effect.Effect<string, InvalidBlobKey> =>
-  BlobKey.check(`${jobId}/pages/${String(page).padStart(5, "0")}/${name}`)
+  key(jobId, `pages/${String(page).padStart(5, "0")}/${name}`)
 
 /** Everything a job stored. */
-export const jobPrefix = (jobId: string): Effect.Effect<string, InvalidBlobKey> => BlobKey.check(`${jobId}/`)
+export const jobPrefix = (jobId: string): Effect.Effect<string, InvalidBlobKey> => key(jobId, "")

@@ -20,7 +20,7 @@ import {
   type StoreUnavailable,
   WaitTimedOut
 } from "@scriptorium/api"
-import { Context, Duration, Effect, Layer, ManagedRuntime, Option, Stream } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Layer, ManagedRuntime, Option, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { type BlobError, BlobStore, collectBytes } from "./BlobStore.js"
 import * as JobFiles from "./JobFiles.js"
@@ -230,8 +230,11 @@ export interface ScriptoriumPromise {
  */
 export const toPromise = <E>(layer: Layer.Layer<Scriptorium, E>): ScriptoriumPromise => {
   const runtime = ManagedRuntime.make(layer)
-  const run = <A, E2>(f: (s: Scriptorium) => Effect.Effect<A, E2>) =>
-    runtime.runPromise(Effect.flatMap(Scriptorium, f))
+  // reject with the typed error itself (not Effect's FiberFailure wrapper), so `instanceof JobNotFound` works
+  const run = <A, E2>(f: (s: Scriptorium) => Effect.Effect<A, E2>): Promise<A> =>
+    runtime.runPromiseExit(Effect.flatMap(Scriptorium, f)).then((exit) =>
+      Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))
+    )
   return {
     submit: (input) => run((s) => s.submit(input)),
     status: (id) => run((s) => s.status(id)),

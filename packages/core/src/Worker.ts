@@ -208,7 +208,9 @@ export const start = <R>(
       Effect.gen(function*() {
         yield* Fiber.interrupt(loops)
         const fibers = [...running.values()].map((r) => r.fiber)
-        yield* Effect.logInfo(`Shutting down: waiting up to ${c.shutdownGraceMs} ms for ${fibers.length} job(s)`)
+        if (fibers.length > 0) {
+          yield* Effect.logInfo(`Shutting down: waiting up to ${c.shutdownGraceMs} ms for ${fibers.length} job(s)`)
+        }
         // finalizers run uninterruptibly: the wait must opt back in for the grace-period timeout to cut it short
         yield* Effect.interruptible(Fiber.awaitAll(fibers)).pipe(
           Effect.timeout(Duration.millis(c.shutdownGraceMs)),
