@@ -142,3 +142,86 @@ export class WaitTimedOut extends Schema.TaggedError<WaitTimedOut>()(
       `raise the timeout.`
   }
 }
+
+/** An upload with no bytes. */
+export class EmptyFile extends Schema.TaggedError<EmptyFile>()(
+  "EmptyFile",
+  { filename: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {
+  override get message() {
+    return `The file '${this.filename}' is empty; upload the PDF's content.`
+  }
+}
+
+/** A request without the file to process. */
+export class MissingFile extends Schema.TaggedError<MissingFile>()(
+  "MissingFile",
+  { field: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {
+  override get message() {
+    return `No file was sent in the '${this.field}' field; send the PDF as multipart form data, e.g. ` +
+      `curl -F "${this.field}=@document.pdf".`
+  }
+}
+
+/** An upload larger than the configured limit. */
+export class FileTooLarge extends Schema.TaggedError<FileTooLarge>()(
+  "FileTooLarge",
+  { limit_bytes: Schema.Number },
+  HttpApiSchema.annotations({ status: 413 })
+) {
+  override get message() {
+    return `The file is larger than the limit of ${Math.round(this.limit_bytes / 1024 / 1024)} MB; split it, or ` +
+      `raise the server's upload limit.`
+  }
+}
+
+/** An upload that is not a PDF (nor another accepted format). */
+export class NotAPdf extends Schema.TaggedError<NotAPdf>()(
+  "NotAPdf",
+  { filename: Schema.String, detected: Schema.String },
+  HttpApiSchema.annotations({ status: 415 })
+) {
+  override get message() {
+    return `The file '${this.filename}' is not a PDF (it looks like ${this.detected}); upload a PDF.`
+  }
+}
+
+/** A PDF that needs a password. */
+export class EncryptedPdf extends Schema.TaggedError<EncryptedPdf>()(
+  "EncryptedPdf",
+  { filename: Schema.String },
+  HttpApiSchema.annotations({ status: 422 })
+) {
+  override get message() {
+    return `The PDF '${this.filename}' is encrypted and needs a password; remove the password (e.g. qpdf ` +
+      `--decrypt) and upload it again.`
+  }
+}
+
+/** A PDF that cannot be read. */
+export class CorruptPdf extends Schema.TaggedError<CorruptPdf>()(
+  "CorruptPdf",
+  { filename: Schema.String, reason: Schema.String },
+  HttpApiSchema.annotations({ status: 422 })
+) {
+  override get message() {
+    return `The PDF '${this.filename}' cannot be read (${this.reason}); check that the file is complete, or ` +
+      `re-save it from a PDF viewer.`
+  }
+}
+
+/** A request without the right bearer token. */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
+  "Unauthorized",
+  { reason: Schema.Literal("missing", "wrong") },
+  HttpApiSchema.annotations({ status: 401 })
+) {
+  override get message() {
+    return this.reason === "missing"
+      ? "This server requires a token: send the header 'Authorization: Bearer <token>'."
+      : "The bearer token is wrong; send the token the server was started with (AUTH_TOKEN)."
+  }
+}
