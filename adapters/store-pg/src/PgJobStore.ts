@@ -37,12 +37,7 @@ export const make = (config: PgJobStoreConfig): Effect.Effect<JobStore, StoreUna
   Effect.gen(function*() {
     const describeError = describe(config.url)
     const client = yield* connect(config, describeError)
-    yield* migrate("BIGSERIAL PRIMARY KEY").pipe(
-      Effect.provideService(SqlClient.SqlClient, client),
-      Effect.catchTag("SqlError", (e) => Effect.fail(new StoreUnavailable({ reason: describeError(e) }))),
-      Effect.catchTag("MigrationError", (e) =>
-        Effect.fail(new StoreUnavailable({ reason: `Could not set up the tables in PostgreSQL: ${e.message}` })))
-    )
+    yield* migrate("BIGSERIAL PRIMARY KEY", describeError).pipe(Effect.provideService(SqlClient.SqlClient, client))
     return yield* SqlJobStore.make({
       describeError,
       claimLock: "FOR UPDATE SKIP LOCKED",

@@ -4,6 +4,7 @@
  */
 import { Migrator, SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
+import { StoreUnavailable } from "@scriptorium/api"
 import { Effect, Schedule } from "effect"
 
 /** The tables, named with a prefix so they can live beside an application's own tables. */
@@ -73,8 +74,9 @@ export const createTables = (
  * process that lost the race waits until the winner's tables are visible.
  */
 export const migrate = (
-  serial: "INTEGER PRIMARY KEY AUTOINCREMENT" | "BIGSERIAL PRIMARY KEY"
-): Effect.Effect<void, SqlError | Migrator.MigrationError, SqlClient.SqlClient> =>
+  serial: "INTEGER PRIMARY KEY AUTOINCREMENT" | "BIGSERIAL PRIMARY KEY",
+  describeError: (error: SqlError) => string
+): Effect.Effect<void, StoreUnavailable, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     yield* Migrator.make({})({
@@ -84,4 +86,8 @@ export const migrate = (
     yield* sql`SELECT 1 FROM ${sql(tables.events)} LIMIT 0`.pipe(
       Effect.retry(Schedule.intersect(Schedule.spaced("100 millis"), Schedule.recurs(100)))
     )
-  })
+  }).pipe(
+    Effect.catchTag("SqlError", (e) => Effect.fail(new StoreUnavailable({ reason: describeError(e) }))),
+    Effect.catchTag("MigrationError", (e) =>
+      Effect.fail(new StoreUnavailable({ reason: `Could not set up Scriptorium's tables: ${e.message}` })))
+  )

@@ -149,6 +149,7 @@ export const make = (
         const record = JobLifecycle.created({
           job_id: input.job_id ?? (crypto.randomUUID() as JobId),
           filename: input.filename,
+          total_pages: input.total_pages ?? 0,
           options: input.options ?? {},
           priority: input.priority ?? 0,
           max_attempts: input.max_attempts ?? policy.max_attempts,

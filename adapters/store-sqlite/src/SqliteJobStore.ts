@@ -32,19 +32,15 @@ export const make = (config: SqliteJobStoreConfig): Effect.Effect<JobStore, Stor
     const busyTimeoutMs = config.busyTimeoutMs ?? 5_000
     const describeError = describe(config.filename, busyTimeoutMs)
     const client = yield* open(config.filename, describeError)
-    const setUp = Effect.gen(function*() {
-      // WAL makes a crash lose nothing committed; NORMAL sync is safe with WAL against a process crash or kill -9
-      // (only a power loss can drop the last commits), and much faster than FULL.
-      yield* client.unsafe(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`)
-      yield* client.unsafe("PRAGMA synchronous = NORMAL")
-      yield* migrate("INTEGER PRIMARY KEY AUTOINCREMENT")
-    }).pipe(
-      Effect.provideService(SqlClient.SqlClient, client),
-      Effect.catchTag("SqlError", (e) => Effect.fail(new StoreUnavailable({ reason: describeError(e) }))),
-      Effect.catchTag("MigrationError", (e) =>
-        Effect.fail(new StoreUnavailable({ reason: `Could not set up the tables in ${config.filename}: ${e.message}` })))
+    // WAL makes a crash lose nothing committed; NORMAL sync is safe with WAL against a process crash or kill -9
+    // (only a power loss can drop the last commits), and much faster than FULL.
+    yield* Effect.all([
+      client.unsafe(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`),
+      client.unsafe("PRAGMA synchronous = NORMAL")
+    ]).pipe(Effect.mapError((e) => new StoreUnavailable({ reason: describeError(e) })))
+    yield* migrate("INTEGER PRIMARY KEY AUTOINCREMENT", describeError).pipe(
+      Effect.provideService(SqlClient.SqlClient, client)
     )
-    yield* setUp
     return yield* SqlJobStore.make({
       describeError,
       claimLock: "",
