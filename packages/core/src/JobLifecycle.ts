@@ -108,6 +108,7 @@ const moveTo = (
 export const created = (fields: {
   readonly job_id: JobId
   readonly filename: string
+  readonly total_pages: number
   readonly options: JobOptions
   readonly priority: number
   readonly max_attempts: number
@@ -118,7 +119,7 @@ export const created = (fields: {
   job_id: fields.job_id,
   status: "pending",
   filename: fields.filename,
-  total_pages: 0,
+  total_pages: fields.total_pages,
   processed_pages: 0,
   created_at: fields.now,
   updated_at: fields.now,

@@ -22,6 +22,8 @@ export interface NewJob {
   /** A UUID chosen by the caller (so blobs can be written before the row); one is generated when absent. */
   readonly job_id?: JobId | undefined
   readonly filename: string
+  /** The page count when already known (admission read it); 0 otherwise. */
+  readonly total_pages?: number | undefined
   readonly options?: JobOptions | undefined
   /** Higher runs first; default 0. */
   readonly priority?: number | undefined

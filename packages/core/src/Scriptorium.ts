@@ -23,6 +23,7 @@ import {
 import { Cause, Context, Duration, Effect, Exit, Layer, ManagedRuntime, Option, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { type BlobError, BlobStore, collectBytes } from "./BlobStore.js"
+import { Admission, type AdmissionError } from "./Admission.js"
 import * as JobFiles from "./JobFiles.js"
 import { type JobPage, JobStore, type ListQuery } from "./JobStore.js"
 
@@ -58,7 +59,7 @@ export interface Scriptorium {
   /** Stores the file and queues a job for it; returns at once with the pending job. */
   readonly submit: <E>(
     input: SubmitInput<E>
-  ) => Effect.Effect<Job, IdempotencyConflict | InvalidBlobKey | StoreUnavailable | E>
+  ) => Effect.Effect<Job, AdmissionError | IdempotencyConflict | InvalidBlobKey | StoreUnavailable | E>
   readonly status: (id: string) => Effect.Effect<Job, JobNotFound | StoreUnavailable>
   readonly list: (query?: ListQuery) => Effect.Effect<JobPage, InvalidCursor | StoreUnavailable>
   /** The job's current state, then every change, ending after a terminal status (or when the job is deleted). */
@@ -81,24 +82,31 @@ export interface Scriptorium {
 /** The Scriptorium service. */
 export const Scriptorium = Context.GenericTag<Scriptorium>("@scriptorium/core/Scriptorium")
 
-/** Builds the facade over the store and the blob storage in context. */
+/** Builds the facade over the store and the blob storage in context, with the Admission check when one is there. */
 export const make: Effect.Effect<Scriptorium, never, JobStore | BlobStore> = Effect.gen(function*() {
   const store = yield* JobStore
   const blobs = yield* BlobStore
+  const admission = yield* Effect.serviceOption(Admission)
 
   const submit = <E>(input: SubmitInput<E>) =>
     Effect.gen(function*() {
       const job_id = crypto.randomUUID() as JobId
       const key = yield* JobFiles.inputKey(job_id)
+      // with an admission check the content is read whole first: checking a PDF needs its end (the trailer)
+      const content = Option.isSome(admission) && !(input.content instanceof Uint8Array)
+        ? yield* collectBytes(input.content)
+        : input.content
+      const admitted = Option.isSome(admission) && content instanceof Uint8Array
+        ? yield* admission.value.check({ filename: input.filename, bytes: content })
+        : {}
       // hash while storing, so a repeated idempotency key can be told apart from a reuse with another file
       const hash = createHash("sha256").update(input.filename).update("\0")
-      const body = input.content instanceof Uint8Array
-        ? Stream.succeed(input.content)
-        : input.content
+      const body = content instanceof Uint8Array ? Stream.succeed(content) : content
       yield* blobs.put(key, Stream.tap(body, (chunk) => Effect.sync(() => hash.update(chunk))))
       const inserted = yield* store.insert({
         job_id,
         filename: input.filename,
+        total_pages: admitted.total_pages,
         options: input.options,
         priority: input.priority,
         max_attempts: input.max_attempts,

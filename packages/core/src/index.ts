@@ -2,6 +2,7 @@
  * @scriptorium/core: the engine. Services (JobStore, BlobStore), the job state machine, the Worker and the
  * Scriptorium facade; no storage or transport is chosen here.
  */
+export * from "./Admission.js"
 export * from "./BlobStore.js"
 export * as JobLifecycle from "./JobLifecycle.js"
 export type { JobRecord, RetryPolicy } from "./JobLifecycle.js"
