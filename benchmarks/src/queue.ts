@@ -12,7 +12,8 @@
  *   queue size, read every 25 ms). pg-boss is polling-bound (see the notes), so its run stops at a time cap and
  *   counts the jobs completed by then.
  * - Start latency: with the workers idle, jobs are submitted one at a time at a steady rate; for each, the time the
- *   handler started minus the moment the submit call returned. p50, p99 and max.
+ *   handler started minus the moment the submit call returned. p50, p99 and max. pg-boss gets its jobs more slowly
+ *   (at 80% of what its polling workers can take), or it would measure queueing instead.
  *
  * Each configuration runs R times, interleaved (repeat 1 of every configuration, then repeat 2...), and the table
  * gives the median of the runs (with the range of throughput runs). Progress goes to stderr, the table (markdown)
@@ -21,17 +22,20 @@
  * PostgreSQL: a throwaway server started from the system binaries (fsync off), or the server in DATABASE_URL (it
  * creates and drops its own databases there).
  *
- * Run: `npm run bench:queue` (about 8 minutes on 2 cores), or after `npx tsc -b`:
+ * Run: `npm run bench:queue` (8-9 minutes on 2 cores; `--quick`: under a minute), or after `npx tsc -b`:
  *   node benchmarks/dist/queue.js [--quick] [--jobs N] [--pg-jobs N] [--repeats R] [--samples S] [--gap-ms MS]
- *                                 [--peer-cap-s S] [--no-peer] [--no-processes] [--only sqlite,pg,pg-boss]
- * `--quick` is a smoke run: 200 jobs, 1 repeat, 50 latency samples.
+ *                                 [--peer-cap-s S] [--peer-latency-s S] [--no-peer] [--no-processes]
+ *                                 [--only sqlite,pg,pg-boss]
+ * Defaults: 2,000 jobs on SQLite, 1,000 on PostgreSQL, 3 repeats, 200 latency samples 20 ms apart; pg-boss
+ * throughput runs cut off at 8 s, its latency runs at 10 s.
+ * `--quick` is a smoke run: 200 jobs, 1 repeat, 50 latency samples, shorter pg-boss cut-offs.
  */
 import { JobStore } from "@scriptorium/core"
 import { startTestPostgres, type TestPostgres } from "@scriptorium/store-pg/testing"
 import { Effect, Fiber, Stream } from "effect"
 import { type ChildProcess, fork } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
-import { cpus, tmpdir, totalmem } from "node:os"
+import { cpus, loadavg, tmpdir, totalmem } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -60,6 +64,7 @@ const { values: flags } = parseArgs({
     samples: { type: "string" },
     "gap-ms": { type: "string" },
     "peer-cap-s": { type: "string" },
+    "peer-latency-s": { type: "string" },
     "no-peer": { type: "boolean", default: false },
     "no-processes": { type: "boolean", default: false },
     only: { type: "string" },
@@ -70,7 +75,8 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   process.stdout.write(
     "node benchmarks/dist/queue.js [--quick] [--jobs N] [--pg-jobs N] [--repeats R] [--samples S] [--gap-ms MS]\n" +
-      "                              [--peer-cap-s S] [--no-peer] [--no-processes] [--only sqlite,pg,pg-boss]\n" +
+      "                              [--peer-cap-s S] [--peer-latency-s S] [--no-peer] [--no-processes]\n" +
+      "                              [--only sqlite,pg,pg-boss]\n" +
       "Environment: BENCH_JOBS, BENCH_PG_JOBS, BENCH_REPEATS, BENCH_SAMPLES, DATABASE_URL.\n"
   )
   process.exit(0)
@@ -91,12 +97,14 @@ const env = process.env
 const sqliteJobs = Math.floor(positive("--jobs", flags.jobs ?? env["BENCH_JOBS"], quick ? 200 : 2_000))
 const options = {
   sqliteJobs,
-  pgJobs: Math.floor(positive("--pg-jobs", flags["pg-jobs"] ?? env["BENCH_PG_JOBS"], quick ? 200 : sqliteJobs)),
+  pgJobs: Math.floor(positive("--pg-jobs", flags["pg-jobs"] ?? env["BENCH_PG_JOBS"], quick ? 200 : 1_000)),
   repeats: Math.floor(positive("--repeats", flags.repeats ?? env["BENCH_REPEATS"], quick ? 1 : 3)),
   samples: Math.floor(positive("--samples", flags.samples ?? env["BENCH_SAMPLES"], quick ? 50 : 200)),
   gapMs: positive("--gap-ms", flags["gap-ms"], 20),
   /** pg-boss throughput runs stop after this long (its completion rate is bounded by its polling). */
-  peerCapMs: positive("--peer-cap-s", flags["peer-cap-s"], quick ? 5 : 12) * 1_000,
+  peerCapMs: positive("--peer-cap-s", flags["peer-cap-s"], quick ? 4 : 8) * 1_000,
+  /** How long a pg-boss latency run may submit for (its jobs must come slower than it polls; see `latencyPlan`). */
+  peerLatencyMs: positive("--peer-latency-s", flags["peer-latency-s"], quick ? 4 : 10) * 1_000,
   only: new Set((flags.only ?? "sqlite,pg,pg-boss").split(",").map((s) => s.trim()).filter(Boolean))
 }
 if (flags["no-peer"]) options.only.delete("pg-boss")
@@ -321,6 +329,18 @@ interface Latency {
   readonly max: number
 }
 
+/**
+ * How many latency samples, how far apart. The workers must be idle when each job arrives, or the figure is
+ * queueing, not start latency: pg-boss workers take one job per poll interval each, so its jobs come at most at
+ * 80% of that rate (1 worker: one every 625 ms), and only as many as fit in `peerLatencyMs`.
+ */
+const latencyPlan = (backend: Backend, topology: Topology): { readonly samples: number; readonly gapMs: number } => {
+  if (backend !== "pg-boss") return { samples: options.samples, gapMs: options.gapMs }
+  const workers = Math.max(1, topology.processes) * topology.concurrency
+  const gapMs = Math.max(options.gapMs, Math.ceil((1.25 * bossPollingIntervalSeconds * 1_000) / workers))
+  return { samples: Math.max(5, Math.min(options.samples, Math.floor(options.peerLatencyMs / gapMs))), gapMs }
+}
+
 const measureLatency = async (session: Session, samples: number, gapMs: number): Promise<Latency> => {
   await sleep(300) // let the workers settle into waiting
   const submitted = new Map<string, number>()
@@ -388,8 +408,12 @@ interface Results {
   latency: Array<Latency>
 }
 
+/** The 1-minute load average when the run started (the machine may be shared). */
+let loadAtStart = 0
+
 const main = async () => {
   const started = now()
+  loadAtStart = loadavg()[0]!
   const key = (backend: Backend, topology: Topology) => `${backend}|${topology.label}`
   const results = new Map<string, Results>()
   for (const q of queues) for (const t of topologies) results.set(key(q.backend, t), { throughput: [], latency: [] })
@@ -420,7 +444,8 @@ const main = async () => {
         const tp = await withSession(q.backend, t, (s) =>
           measureThroughput(s, jobs, q.backend === "pg-boss" ? options.peerCapMs : undefined))
         res.throughput.push(tp)
-        const lat = await withSession(q.backend, t, (s) => measureLatency(s, options.samples, options.gapMs))
+        const plan = latencyPlan(q.backend, t)
+        const lat = await withSession(q.backend, t, (s) => measureLatency(s, plan.samples, plan.gapMs))
         res.latency.push(lat)
         log(
           `${label}: ${fmt(tp.submittedPerS)} submitted/s, ${fmt(tp.completedPerS)} completed/s` +
@@ -440,7 +465,10 @@ const main = async () => {
 
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2))
 const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1))
-const ratio = (a: number, b: number) => `${(a / b).toFixed(a / b >= 10 ? 0 : 1)}×`
+const ratio = (a: number, b: number) => {
+  const r = a / b
+  return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toPrecision(2)}×`
+}
 
 const withRange = (values: ReadonlyArray<number>) =>
   values.length === 1
@@ -460,12 +488,14 @@ const report = (
   lines.push(
     `Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), ` +
       `${(totalmem() / 1024 ** 3).toFixed(0)} GB RAM, ${process.platform} ${process.arch}; Node ${process.version}; ` +
-      `PostgreSQL ${pgVersion}${env["DATABASE_URL"] ? " (DATABASE_URL)" : " (throwaway local server, fsync off)"}.`
+      `PostgreSQL ${pgVersion}${env["DATABASE_URL"] ? " (DATABASE_URL)" : " (throwaway local server, fsync off)"}. ` +
+      `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`
   )
   lines.push(
     `Throughput: ${options.sqliteJobs} jobs per run on SQLite, ${options.pgJobs} on PostgreSQL` +
       ` (pg-boss: the same, cut off at ${options.peerCapMs / 1_000} s). ` +
-      `Start latency: ${options.samples} jobs, one every ${options.gapMs} ms, to idle workers. ` +
+      `Start latency: ${options.samples} jobs, one every ${options.gapMs} ms, to idle workers` +
+      `${peerInRun() ? " (pg-boss: fewer, slower; note ²)" : ""}. ` +
       `Median of ${options.repeats} run${options.repeats === 1 ? "" : "s"}` +
       `${options.repeats > 1 ? " (throughput: median (min–max))" : ""}; whole run ${elapsedS.toFixed(0)} s.`
   )
@@ -477,10 +507,11 @@ const report = (
       const r = results.get(key(q.backend, t))!
       const cappedRuns = r.throughput.filter((x) => x.capped !== undefined)
       const cappedNote = cappedRuns.length > 0 ? " ¹" : ""
+      const latencyNote = q.backend === "pg-boss" ? " ²" : ""
       lines.push(
         `| ${q.label} | ${t.label} | ${withRange(r.throughput.map((x) => x.submittedPerS))} | ` +
           `${withRange(r.throughput.map((x) => x.completedPerS))}${cappedNote} | ` +
-          `${ms(median(r.latency.map((x) => x.p50)))} | ${ms(median(r.latency.map((x) => x.p99)))} | ` +
+          `${ms(median(r.latency.map((x) => x.p50)))}${latencyNote} | ${ms(median(r.latency.map((x) => x.p99)))} | ` +
           `${ms(median(r.latency.map((x) => x.max)))} |`
       )
     }
@@ -510,17 +541,30 @@ const report = (
 
   lines.push("Notes:")
   if (peer) {
-    const capped = topologies.flatMap((t) =>
-      results.get(key("pg-boss", t))!.throughput.flatMap((x) => x.capped ? [`${t.label}: ${x.capped.completed}`] : []))
+    const capped = topologies.flatMap((t) => {
+      const counts = results.get(key("pg-boss", t))!.throughput.flatMap((x) => x.capped ? [x.capped.completed] : [])
+      if (counts.length === 0) return []
+      const [lo, hi] = [Math.min(...counts), Math.max(...counts)]
+      return [`${t.label}: ${lo === hi ? lo : `${lo}–${hi}`}`]
+    })
+    const plans = topologies.map((t) => {
+      const plan = latencyPlan("pg-boss", t)
+      return `${t.label}: ${plan.samples} jobs ${plan.gapMs} ms apart`
+    })
     lines.push(
       `- ¹ pg-boss ${capped.length > 0 ? "runs were cut off" : "runs would be cut off"} after ` +
         `${options.peerCapMs / 1_000} s and count the jobs completed by then` +
-        `${capped.length > 0 ? ` (${capped.join(", ")} of ${options.pgJobs})` : ""}: pg-boss 10 workers poll, ` +
+        `${capped.length > 0 ? ` (${capped.join("; ")} of ${options.pgJobs})` : ""}: pg-boss 10 workers poll, ` +
         `at most every ${bossPollingIntervalSeconds} s (its minimum \`pollingIntervalSeconds\`, used here), and each ` +
         `worker waits out the interval after every fetch, jobs or not, so a worker completes at most batchSize jobs ` +
         `per interval. "N workers" for pg-boss is \`work()\` called N times with batchSize 1 (pg-boss 10.4.2 is the ` +
         `newest that runs on Node 20; localConcurrency needs pg-boss 12 and Node 22). Its \`notifyWorker()\` could ` +
         `wake an in-process worker at once; it is not used, as a submitter in another process could not.`
+    )
+    lines.push(
+      `- ² pg-boss start latency: jobs must not arrive faster than its workers poll, or the figure is queueing ` +
+        `time, so they come at 80% of its polling capacity and for at most ${options.peerLatencyMs / 1_000} s ` +
+        `(${plans.join("; ")}); with few samples p99 is close to the max.`
     )
   }
   lines.push(
@@ -536,6 +580,8 @@ const report = (
   lines.push("")
   return lines.join("\n")
 }
+
+const peerInRun = () => queues.some((q) => q.backend === "pg-boss")
 
 const serverVersion = async (server: TestPostgres): Promise<string> => {
   const boss = await openBoss(await server.createDatabase(), { migrate: true })

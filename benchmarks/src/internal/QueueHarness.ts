@@ -58,7 +58,7 @@ export const bossPollingIntervalSeconds = 0.5
  */
 export const openBoss = async (url: string, options: { readonly migrate: boolean }): Promise<PgBoss> => {
   const boss = new PgBoss({ connectionString: url, schedule: false, supervise: false, migrate: options.migrate })
-  boss.on("error", (error) => process.stderr.write(`pg-boss error: ${error.message}\n`))
+  boss.on("error", (error) => process.stderr.write(`pg-boss error (${new URL(url).pathname}, pid ${process.pid}): ${error.message}\n`))
   await boss.start()
   return boss
 }

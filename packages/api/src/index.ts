@@ -4,3 +4,4 @@
  */
 export * from "./Errors.js"
 export * from "./Job.js"
+export * from "./SeedApi.js"

@@ -1,0 +1,266 @@
+/**
+ * The document handler end to end: the facade, a real Worker, SQLite, local storage and pdf.js on corpus files.
+ * A born-digital paper becomes markdown that contains what docling's reference has; a resumed job reads only the
+ * pages its earlier attempt did not store; every file of the robustness corpus ends completed, or failed with a
+ * sentence, within the per-job limit and with the process's memory bounded; admission refuses what is not a PDF.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { StoreUnavailable } from "@scriptorium/api"
+import {
+  type BlobStore,
+  collectBytes,
+  DocumentHandler,
+  type JobHandler,
+  PdfAdmission,
+  PdfEngine,
+  Scriptorium,
+  Worker
+} from "@scriptorium/core"
+import { LocalBlobStore } from "@scriptorium/storage-local"
+import { SqliteJobStore } from "@scriptorium/store-sqlite"
+import { Chunk, Effect, Fiber, Layer, Schedule, Stream } from "effect"
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+const corpus = new URL("../../../../shared/corpus/", import.meta.url)
+const haveCorpus = existsSync(corpus)
+const file = (path: string) => new Uint8Array(readFileSync(new URL(path, corpus)))
+
+/** The per-job time limit of these tests. */
+const JOB_LIMIT_MS = 30_000
+
+interface StackOptions {
+  readonly handler?: JobHandler<BlobStore | PdfEngine.PdfEngine>
+  readonly engine?: Layer.Layer<PdfEngine.PdfEngine>
+  readonly admission?: boolean
+}
+
+/** SQLite + local storage in a temp folder, the PdfEngine, a Worker running the handler (2 at a time), the facade. */
+const stack = (options: StackOptions = {}) => {
+  const dir = mkdtempSync(join(tmpdir(), "scriptorium-documents-"))
+  const storage = Layer.merge(
+    SqliteJobStore.layer({
+      filename: join(dir, "jobs.db"),
+      retry: { max_attempts: 2, base_delay_ms: 50, max_delay_ms: 200 }
+    }),
+    LocalBlobStore.layer({ root: join(dir, "blobs") })
+  )
+  const engine = options.engine ?? PdfEngine.layer({ memoryLimitMb: 512 })
+  const services = options.admission === true
+    ? Layer.merge(storage, Layer.provideMerge(PdfAdmission.layer(), engine))
+    : Layer.merge(storage, engine)
+  const worker = Worker.layer(options.handler ?? DocumentHandler.handler, {
+    concurrency: 2,
+    pollMs: 100,
+    jobTimeoutMs: JOB_LIMIT_MS,
+    shutdownGraceMs: 300
+  })
+  return Layer.provideMerge(Layer.merge(Scriptorium.layer, worker), services)
+}
+
+const text = (s: Scriptorium.Scriptorium, jobId: string, name: string) =>
+  Effect.map(collectBytes(s.result(jobId, name)), (bytes) => new TextDecoder().decode(bytes))
+
+/** Straight quotes and dashes, single spaces: docling's markdown and ours differ in these alone. */
+const plain = (s: string) =>
+  s.replace(/[’‘]/g, "'").replace(/[“”]/g, "\"").replace(/[—–]/g, "-").replace(/\s+/g, " ").trim()
+
+describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../shared/corpus is absent)"}`, () => {
+  it.live("a born-digital paper ends completed, every page processed, with its text as markdown", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      const job = yield* s.submit({ filename: "tracemonkey.pdf", content: file("pdfs-digital/pdfjs_tracemonkey.pdf") })
+      const done = yield* s.wait(job.job_id, { timeoutMs: JOB_LIMIT_MS })
+      expect(done.status).toBe("completed")
+      expect([done.total_pages, done.processed_pages]).toEqual([14, 14])
+      expect([...yield* s.outputs(job.job_id)].sort()).toEqual(["document.json", "markdown.md", "markdown_det.md"])
+
+      const markdown = yield* text(s, job.job_id, "markdown.md")
+      expect(markdown.startsWith("# Trace-based Just-in-Time Type Specialization for Dynamic Languages\n\n")).toBe(true)
+      expect(markdown).toContain("### 1. Introduction")
+      expect(markdown).toContain("We solve the nested loop problem by recording nested trace trees.")
+      expect(markdown).toContain("In a naïve implementation, inner loops would become hot first")
+      expect(markdown).not.toContain("<|ref|>")
+
+      const det = yield* text(s, job.job_id, "markdown_det.md")
+      expect(det.startsWith("<|ref|>heading<|/ref|><|det|>[[")).toBe(true)
+      const boxes = [...det.matchAll(/<\|det\|>\[\[(\d+), (\d+), (\d+), (\d+)\]\]<\|\/det\|>\n/g)]
+      expect(boxes.length).toBeGreaterThan(100)
+      for (const box of boxes) {
+        const [x1, y1, x2, y2] = box.slice(1).map(Number) as [number, number, number, number]
+        expect(0 <= x1 && x1 <= x2 && x2 <= 999 && 0 <= y1 && y1 <= y2 && y2 <= 999).toBe(true)
+      }
+
+      const document = JSON.parse(yield* text(s, job.job_id, "document.json")) as {
+        pages: Array<{ page: number; width: number; height: number; source: string; blocks: Array<unknown> }>
+      }
+      expect(document.pages.map((p) => p.page)).toEqual([...Array(14).keys()])
+      expect(document.pages.every((p) => p.source === "text" && p.width === 612 && p.blocks.length > 0)).toBe(true)
+    }).pipe(Effect.provide(stack())))
+
+  it.live("the markdown holds the paragraphs and headings of docling's reference for the same file", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      for (const name of ["multi_page", "2305.03393v1-pg9", "code_and_formula"]) {
+        const job = yield* s.submit({ filename: `${name}.pdf`, content: file(`pdfs-digital/docling_${name}.pdf`) })
+        expect((yield* s.wait(job.job_id, { timeoutMs: JOB_LIMIT_MS })).status).toBe("completed")
+        const ours = plain(yield* text(s, job.job_id, "markdown.md"))
+        const reference = readFileSync(new URL(`pdfs-digital/docling-groundtruth/${name}.md`, corpus), "utf8")
+        const lines = reference.split("\n")
+        // running text (no tables, list items or formulas, which docling renders its own way), and headings' text
+        const paragraphs = lines.filter((l) => l.length > 80 && !/^([|#-]|\d+\.\s|\$\$)|\\_/.test(l))
+        const headings = lines.filter((l) => l.startsWith("#")).map((l) => l.replace(/^#+ /, ""))
+        const found = (l: string) => ours.includes(plain(l))
+        expect(paragraphs.length).toBeGreaterThan(3)
+        expect(paragraphs.filter(found).length / paragraphs.length).toBeGreaterThanOrEqual(0.9)
+        expect(headings.filter(found)).toEqual(headings)
+      }
+    }).pipe(Effect.provide(stack())))
+
+  it.live("a resumed job reads only the pages its first attempt did not store", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      const job = yield* s.submit({ filename: "multi_page.pdf", content: file("pdfs-digital/docling_multi_page.pdf") })
+      const done = yield* s.wait(job.job_id, { timeoutMs: JOB_LIMIT_MS })
+      expect(done.status).toBe("completed")
+      expect(done.attempts).toBe(2)
+      expect([done.total_pages, done.processed_pages]).toEqual([5, 5])
+      // attempt 1 read pages 0-2 and died after checkpointing page 2; attempt 2 read 3 and 4, each once
+      expect(pagesRead).toEqual([0, 1, 2, 3, 4])
+      const markdown = yield* text(s, job.job_id, "markdown.md")
+      // the first page's text comes from its stored checkpoint
+      expect(markdown.startsWith("The Evolution of the Word Processor\n\n")).toBe(true)
+      expect(markdown).toContain("From the clunky typewriters of the 19th century")
+    }).pipe(Effect.provide(stack({ handler: crashAfterPage(2), engine: spiedEngine }))))
+
+  it.live("every PDF of the robustness corpus ends completed or failed with a sentence, in time, in bounded memory", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      const names = readdirSync(new URL("pdfs-real/", corpus)).filter((n) => n.endsWith(".pdf")).sort()
+      let peakRss = process.memoryUsage.rss()
+      const sampler = yield* Effect.fork(
+        Effect.sync(() => void (peakRss = Math.max(peakRss, process.memoryUsage.rss()))).pipe(
+          Effect.repeat(Schedule.spaced("25 millis"))
+        )
+      )
+      const started = Date.now()
+      const outcomes = yield* Effect.forEach(names, (name) =>
+        Effect.gen(function*() {
+          const job = yield* s.submit({ filename: name, content: file(`pdfs-real/${name}`) })
+          const states = Chunk.toReadonlyArray(
+            yield* Stream.runCollect(s.watch(job.job_id)).pipe(Effect.timeout(JOB_LIMIT_MS * 3))
+          )
+          const last = states[states.length - 1]!
+          const claimed = states.find((j) => j.status === "processing")?.updated_at ?? last.created_at
+          const ms = (last.completed_at ?? last.updated_at).getTime() - claimed.getTime()
+          return { name, job: last, ms }
+        }), { concurrency: "unbounded" })
+      const elapsed = Date.now() - started
+      yield* Fiber.interrupt(sampler)
+
+      if (process.env.SCRIPTORIUM_SWEEP_TABLE === "1") printTable(outcomes, elapsed, peakRss)
+      for (const { name, job, ms } of outcomes) {
+        expect([name, job.status]).toEqual([name, expect.stringMatching(/^(completed|failed)$/)])
+        expect(ms).toBeLessThan(JOB_LIMIT_MS)
+        if (job.status === "completed") {
+          expect(job.processed_pages).toBe(job.total_pages)
+        } else {
+          const message = job.error_message ?? ""
+          // one sentence for a person: no stack trace, no bare error class, ends like a sentence
+          expect(message, name).toMatch(/^[A-Z].{20,}\.$/s)
+          expect(message, name).not.toMatch(/\n|\bat .+:\d+:\d+|Error:|Exception/)
+        }
+      }
+      const outcome = (name: string) => outcomes.find((o) => o.name === name)!.job
+      // what this corpus is known to hold
+      for (const name of ["issue6010_1.pdf", "issue6010_2.pdf", "issue3371.pdf", "saslprep-r6.pdf", "print_protection.pdf"]) {
+        expect(outcome(name).error_message).toContain("is encrypted and needs a password")
+      }
+      for (const name of ["bug1020226.pdf", "REDHAT-1531897-0.pdf", "poppler-395-0-fuzzed.pdf"]) {
+        expect(outcome(name).error_message).toContain("cannot be read")
+      }
+      for (const name of ["issue7665.pdf", "empty_protected.pdf", "bomb_giant.pdf", "pdkids.pdf", "TAMReview.pdf"]) {
+        expect(outcome(name).status).toBe("completed")
+      }
+      expect([outcome("pdkids.pdf").processed_pages, outcome("TAMReview.pdf").processed_pages]).toEqual([55, 23])
+      // a scanned book without a text layer completes with empty pages, for OCR to fill in later
+      const scanned = outcome("mineru_small_ocr.pdf")
+      expect([scanned.status, scanned.processed_pages]).toEqual(["completed", 8])
+      const document = JSON.parse(yield* text(s, scanned.job_id, "document.json")) as { pages: Array<{ source: string }> }
+      expect(document.pages.map((p) => p.source)).toEqual(Array(8).fill("none"))
+      // two document threads of at most 512 MB heap each, plus the test process itself
+      expect(peakRss).toBeLessThan(1_500 * 1024 * 1024)
+      expect(elapsed).toBeLessThan(120_000)
+    }).pipe(Effect.provide(stack())), 180_000)
+
+  it.live("with PdfAdmission, submit refuses what is not a readable PDF and gives the page count at once", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      const job = yield* s.submit({ filename: "paper.pdf", content: file("pdfs-digital/pdfjs_tracemonkey.pdf") })
+      expect([job.status, job.total_pages]).toEqual(["pending", 14])
+      const png = yield* Effect.flip(s.submit({
+        filename: "scan.png",
+        content: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+      }))
+      expect(png.message).toBe("The file 'scan.png' is not a PDF (it looks like a PNG image); upload a PDF.")
+      const locked = yield* Effect.flip(s.submit({ filename: "locked.pdf", content: file("pdfs-real/issue6010_1.pdf") }))
+      expect(locked._tag).toBe("EncryptedPdf")
+      const broken = yield* Effect.flip(s.submit({ filename: "broken.pdf", content: file("pdfs-real/bug1020226.pdf") }))
+      expect(broken._tag).toBe("CorruptPdf")
+      const empty = yield* Effect.flip(s.submit({ filename: "empty.pdf", content: new Uint8Array(0) }))
+      expect(empty._tag).toBe("EmptyFile")
+      // only the paper became a job
+      expect((yield* s.list()).jobs.map((j) => j.filename)).toEqual(["paper.pdf"])
+    }).pipe(Effect.provide(stack({ admission: true }))))
+
+  it.live("without admission, a file that is not a PDF fails its job with the same sentence", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      const job = yield* s.submit({ filename: "notes.pdf", content: new TextEncoder().encode("just some notes\n") })
+      const failed = yield* s.wait(job.job_id, { timeoutMs: JOB_LIMIT_MS })
+      expect([failed.status, failed.attempts]).toEqual(["failed", 1])
+      expect(failed.error_message).toBe("The file 'notes.pdf' is not a PDF (it looks like plain text); upload a PDF.")
+    }).pipe(Effect.provide(stack())))
+})
+
+/** Pages the spied engine was asked for, in order. */
+const pagesRead: Array<number> = []
+
+/** The real engine, recording every page read. */
+const spiedEngine = Layer.effect(
+  PdfEngine.PdfEngine,
+  Effect.map(PdfEngine.PdfEngine, (engine): PdfEngine.PdfEngine => ({
+    ...engine,
+    open: (bytes, options) =>
+      Effect.map(engine.open(bytes, options), (pdf) => ({
+        ...pdf,
+        page: (page) => Effect.tap(pdf.page(page), () => Effect.sync(() => pagesRead.push(page)))
+      }))
+  }))
+).pipe(Layer.provide(PdfEngine.layer()))
+
+/** The document handler, except that its first attempt dies (retryably) right after checkpointing `last`. */
+const crashAfterPage = (last: number): JobHandler<BlobStore | PdfEngine.PdfEngine> => (context) =>
+  DocumentHandler.handler(context.attempt > 1 ? context : {
+    ...context,
+    checkpoint: (page) =>
+      Effect.zipRight(
+        context.checkpoint(page),
+        page === last ? Effect.fail(new StoreUnavailable({ reason: "simulated crash" })) : Effect.void
+      )
+  })
+
+const printTable = (
+  outcomes: ReadonlyArray<{ name: string; job: { status: string; total_pages: number; error_message: string | null }; ms: number }>,
+  elapsed: number,
+  peakRss: number
+) => {
+  const rows = outcomes.map(({ name, job, ms }) =>
+    `| ${name} | ${job.status} | ${job.total_pages} | ${ms} | ${job.error_message ?? ""} |`
+  )
+  process.stdout.write(
+    ["| file | status | pages | ms | error |", "|---|---|---:|---:|---|", ...rows,
+      `\nsweep: ${outcomes.length} files in ${elapsed} ms, peak RSS ${Math.round(peakRss / 1024 / 1024)} MB\n`].join("\n")
+  )
+}
