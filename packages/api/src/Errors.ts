@@ -173,8 +173,8 @@ export class FileTooLarge extends Schema.TaggedError<FileTooLarge>()(
   HttpApiSchema.annotations({ status: 413 })
 ) {
   override get message() {
-    return `The file is larger than the limit of ${Math.round(this.limit_bytes / 1024 / 1024)} MB; split it, or ` +
-      `raise the server's upload limit.`
+    return `The file is larger than the limit of ${formatBytes(this.limit_bytes)}; split it, or raise the ` +
+      `server's upload limit (MAX_UPLOAD_MB).`
   }
 }
 
@@ -225,3 +225,22 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
       : "The bearer token is wrong; send the token the server was started with (AUTH_TOKEN)."
   }
 }
+
+/** `GET /tasks?status=` with a value that is not a job status. */
+export class InvalidStatusFilter extends Schema.TaggedError<InvalidStatusFilter>()(
+  "InvalidStatusFilter",
+  { status: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {
+  override get message() {
+    return `'${this.status.slice(0, 64)}' is not a job status; filter by one of ${JobStatusLiteral.literals.join(", ")}.`
+  }
+}
+
+/** A byte count as a person reads it: "100 MB", "512 KB". */
+const formatBytes = (bytes: number): string =>
+  bytes >= 1024 * 1024
+    ? `${Number((bytes / 1024 / 1024).toFixed(1))} MB`
+    : bytes >= 1024
+    ? `${Number((bytes / 1024).toFixed(1))} KB`
+    : `${bytes} bytes`

@@ -25,6 +25,7 @@ import {
   EmptyFile,
   EncryptedPdf,
   FileTooLarge,
+  InvalidStatusFilter,
   JobCancelled,
   JobFailed,
   JobNotFinished,
@@ -84,17 +85,6 @@ export const ErrorBody = <Self extends { readonly _tag: string; readonly message
       ...Object.fromEntries(names.map((name) => [name, (value as Record<string, unknown>)[name]]))
     })
   }).annotations(HttpApiSchema.annotations({ status: HttpApiSchema.getStatusError(error as any) })) as any
-}
-
-/** `GET /tasks?status=` with a value that is not a job status. */
-export class InvalidStatusFilter extends Schema.TaggedError<InvalidStatusFilter>()(
-  "InvalidStatusFilter",
-  { status: Schema.String },
-  HttpApiSchema.annotations({ status: 400 })
-) {
-  override get message() {
-    return `'${this.status.slice(0, 64)}' is not a job status; filter by one of ${JobStatus.literals.join(", ")}.`
-  }
 }
 
 /** The wire forms of the errors the seed routes answer with. */

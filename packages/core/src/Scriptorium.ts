@@ -82,6 +82,9 @@ export interface Scriptorium {
 /** The Scriptorium service. */
 export const Scriptorium = Context.GenericTag<Scriptorium>("@scriptorium/core/Scriptorium")
 
+/** How long after deleting a running job its folder is swept again. */
+const lateWriteSweepMs = 2_000
+
 /** Builds the facade over the store and the blob storage in context, with the Admission check when one is there. */
 export const make: Effect.Effect<Scriptorium, never, JobStore | BlobStore> = Effect.gen(function*() {
   const store = yield* JobStore
@@ -194,10 +197,17 @@ export const make: Effect.Effect<Scriptorium, never, JobStore | BlobStore> = Eff
   const remove = (id: string) =>
     Effect.gen(function*() {
       const job = yield* status(id)
+      const prefix = yield* JobFiles.jobPrefix(id)
       // cancel first, so a running worker stops writing before the files go
-      if (!isTerminal(job.status)) yield* Effect.ignore(store.cancel(id as JobId))
-      yield* blobs.delete(yield* JobFiles.jobPrefix(id))
+      const wasRunning = !isTerminal(job.status)
+      if (wasRunning) yield* Effect.ignore(store.cancel(id as JobId))
+      yield* blobs.delete(prefix)
       yield* store.delete(id as JobId)
+      // a handler hears of the cancel within a second (in another process too); a second sweep after that removes
+      // whatever it was still writing when the first one ran
+      if (wasRunning) {
+        yield* blobs.delete(prefix).pipe(Effect.delay(lateWriteSweepMs), Effect.ignore, Effect.forkDaemon)
+      }
     })
 
   return {

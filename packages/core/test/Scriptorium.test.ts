@@ -27,6 +27,13 @@ const handler: JobHandler<BlobStore> = (context) =>
     const options = context.job.options
     if (options.fail === true) return yield* new JobFailure({ message: "Told to fail.", retryable: false })
     if (typeof options.sleepMs === "number") yield* Effect.sleep(options.sleepMs)
+    if (options.lateWrite === true) {
+      // a handler stuck in work it cannot abandon: it writes after the job was cancelled and deleted
+      yield* Effect.uninterruptible(Effect.zipRight(
+        Effect.sleep(400),
+        Effect.flatMap(JobFiles.outputKey(context.job.job_id, "late.txt"), (key) => blobs.put(key, text("late")))
+      ))
+    }
     const pages = Number(options.pages ?? 1)
     yield* context.setTotalPages(pages)
     for (let page = 0; page < pages; page++) {
@@ -135,6 +142,19 @@ describe("Scriptorium facade", () => {
       expect((yield* Effect.flip(s.status(job.job_id)))._tag).toBe("JobNotFound")
       expect(yield* blobs.list(job.job_id)).toEqual([])
       expect((yield* Effect.flip(s.delete(job.job_id)))._tag).toBe("JobNotFound")
+    }).pipe(Effect.provide(stack())))
+
+  it.live("a delete sweeps again what a handler still wrote after the job was deleted", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      const blobs = yield* BlobStore
+      const job = yield* s.submit({ filename: "a.txt", content: text("a"), options: { lateWrite: true } })
+      yield* s.watch(job.job_id).pipe(Stream.takeUntil((j) => j.status === "processing"), Stream.runDrain)
+      yield* s.delete(job.job_id)
+      yield* Effect.sleep(600)
+      expect(yield* blobs.list(job.job_id)).toEqual([`${job.job_id}/output/late.txt`])
+      yield* Effect.sleep(2_000)
+      expect(yield* blobs.list(job.job_id)).toEqual([])
     }).pipe(Effect.provide(stack())))
 
   it.live("a wait in progress ends when the job is deleted: with the cancel that precedes the deletion", () =>
