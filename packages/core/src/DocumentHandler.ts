@@ -72,7 +72,8 @@ export const detMarkdown = (page: PageResult): string =>
 const normalise = (bbox: TextLayout.BBox, page: PageResult): ReadonlyArray<number> => {
   const scale = (value: number, size: number) =>
     size > 0 ? Math.min(999, Math.max(0, Math.round((value / size) * 999))) : 0
-  return [scale(bbox[0], page.width), scale(bbox[1], page.height), scale(bbox[2], page.width), scale(bbox[3], page.height)]
+  const [x1, y1, x2, y2] = bbox
+  return [scale(x1, page.width), scale(y1, page.height), scale(x2, page.width), scale(y2, page.height)]
 }
 
 /** The document handler: PDF in, page checkpoints and the three result files out. */

@@ -135,7 +135,8 @@ export const start = <R>(
         if (error instanceof Stopped) return Effect.logInfo(`Job stopped: ${error.reason}`)
         if (error instanceof TimedOut) {
           return ignoreLost(store.fail(lease, `The job ran longer than the per-job time limit of ` +
-            `${Math.round(error.ms / 1000)} s and was stopped; split the document or raise the time limit.`, {
+            `${error.ms >= 10_000 ? `${Math.round(error.ms / 1000)} s` : `${error.ms} ms`} and was stopped; split the ` +
+            `document or raise the time limit.`, {
             retryable: false
           }))
         }

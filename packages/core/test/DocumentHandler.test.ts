@@ -34,6 +34,7 @@ interface StackOptions {
   readonly handler?: JobHandler<BlobStore | PdfEngine.PdfEngine>
   readonly engine?: Layer.Layer<PdfEngine.PdfEngine>
   readonly admission?: boolean
+  readonly jobTimeoutMs?: number
 }
 
 /** SQLite + local storage in a temp folder, the PdfEngine, a Worker running the handler (2 at a time), the facade. */
@@ -53,7 +54,7 @@ const stack = (options: StackOptions = {}) => {
   const worker = Worker.layer(options.handler ?? DocumentHandler.handler, {
     concurrency: 2,
     pollMs: 100,
-    jobTimeoutMs: JOB_LIMIT_MS,
+    jobTimeoutMs: options.jobTimeoutMs ?? JOB_LIMIT_MS,
     shutdownGraceMs: 300
   })
   return Layer.provideMerge(Layer.merge(Scriptorium.layer, worker), services)
@@ -134,7 +135,7 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       expect(markdown).toContain("From the clunky typewriters of the 19th century")
     }).pipe(Effect.provide(stack({ handler: crashAfterPage(2), engine: spiedEngine }))))
 
-  it.live("every PDF of the robustness corpus ends completed or failed with a sentence, in time, in bounded memory", () =>
+  it.live("every PDF of the robustness corpus ends completed or failed with a sentence, in time and memory", () =>
     Effect.gen(function*() {
       const s = yield* Scriptorium.Scriptorium
       const names = readdirSync(new URL("pdfs-real/", corpus)).filter((n) => n.endsWith(".pdf")).sort()
@@ -174,9 +175,11 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       }
       const outcome = (name: string) => outcomes.find((o) => o.name === name)!.job
       // what this corpus is known to hold
-      for (const name of ["issue6010_1.pdf", "issue6010_2.pdf", "issue3371.pdf", "saslprep-r6.pdf", "print_protection.pdf"]) {
-        expect(outcome(name).error_message).toContain("is encrypted and needs a password")
-      }
+      const encrypted = [
+        "issue6010_1.pdf", "issue6010_2.pdf", "issue3371.pdf",
+        "saslprep-r6.pdf", "print_protection.pdf"
+      ]
+      for (const name of encrypted) expect(outcome(name).error_message).toContain("is encrypted and needs a password")
       for (const name of ["bug1020226.pdf", "REDHAT-1531897-0.pdf", "poppler-395-0-fuzzed.pdf"]) {
         expect(outcome(name).error_message).toContain("cannot be read")
       }
@@ -187,12 +190,27 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       // a scanned book without a text layer completes with empty pages, for OCR to fill in later
       const scanned = outcome("mineru_small_ocr.pdf")
       expect([scanned.status, scanned.processed_pages]).toEqual(["completed", 8])
-      const document = JSON.parse(yield* text(s, scanned.job_id, "document.json")) as { pages: Array<{ source: string }> }
+      const document = JSON.parse(yield* text(s, scanned.job_id, "document.json")) as {
+        pages: Array<{ source: string }>
+      }
       expect(document.pages.map((p) => p.source)).toEqual(Array(8).fill("none"))
       // two document threads of at most 512 MB heap each, plus the test process itself
       expect(peakRss).toBeLessThan(1_500 * 1024 * 1024)
       expect(elapsed).toBeLessThan(120_000)
     }).pipe(Effect.provide(stack())), 180_000)
+
+  it.live("a job past the per-job time limit fails with the Worker's sentence and leaves no thread busy", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      const engine = yield* PdfEngine.PdfEngine
+      const job = yield* s.submit({ filename: "pdkids.pdf", content: file("pdfs-real/pdkids.pdf") })
+      const failed = yield* s.wait(job.job_id, { timeoutMs: JOB_LIMIT_MS })
+      expect(failed.status).toBe("failed")
+      expect(failed.error_message).toContain("longer than the per-job time limit")
+      expect(failed.processed_pages).toBeLessThan(55)
+      yield* Effect.sleep(200)
+      expect((yield* engine.threads).busy).toBe(0)
+    }).pipe(Effect.provide(stack({ jobTimeoutMs: 400 }))))
 
   it.live("with PdfAdmission, submit refuses what is not a readable PDF and gives the page count at once", () =>
     Effect.gen(function*() {
@@ -204,7 +222,9 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
         content: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
       }))
       expect(png.message).toBe("The file 'scan.png' is not a PDF (it looks like a PNG image); upload a PDF.")
-      const locked = yield* Effect.flip(s.submit({ filename: "locked.pdf", content: file("pdfs-real/issue6010_1.pdf") }))
+      const locked = yield* Effect.flip(
+        s.submit({ filename: "locked.pdf", content: file("pdfs-real/issue6010_1.pdf") })
+      )
       expect(locked._tag).toBe("EncryptedPdf")
       const broken = yield* Effect.flip(s.submit({ filename: "broken.pdf", content: file("pdfs-real/bug1020226.pdf") }))
       expect(broken._tag).toBe("CorruptPdf")
@@ -251,16 +271,19 @@ const crashAfterPage = (last: number): JobHandler<BlobStore | PdfEngine.PdfEngin
       )
   })
 
-const printTable = (
-  outcomes: ReadonlyArray<{ name: string; job: { status: string; total_pages: number; error_message: string | null }; ms: number }>,
-  elapsed: number,
-  peakRss: number
-) => {
+interface Outcome {
+  readonly name: string
+  readonly job: { readonly status: string; readonly total_pages: number; readonly error_message: string | null }
+  readonly ms: number
+}
+
+/** The sweep as a markdown table (SCRIPTORIUM_SWEEP_TABLE=1), for reports. */
+const printTable = (outcomes: ReadonlyArray<Outcome>, elapsed: number, peakRss: number) => {
   const rows = outcomes.map(({ name, job, ms }) =>
     `| ${name} | ${job.status} | ${job.total_pages} | ${ms} | ${job.error_message ?? ""} |`
   )
   process.stdout.write(
     ["| file | status | pages | ms | error |", "|---|---|---:|---:|---|", ...rows,
-      `\nsweep: ${outcomes.length} files in ${elapsed} ms, peak RSS ${Math.round(peakRss / 1024 / 1024)} MB\n`].join("\n")
+      `\nsweep: ${outcomes.length} files in ${elapsed} ms, peak RSS ${Math.round(peakRss / 1048576)} MB\n`].join("\n")
   )
 }

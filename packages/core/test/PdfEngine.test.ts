@@ -2,7 +2,8 @@
  * PdfEngine on real pdf.js and real files: admission checks (a PDF's page count; other files named for what they
  * are; encrypted and truncated PDFs), text items in displayed coordinates, and the threads: reused warm after a
  * clean close, ended by an interrupted request, bounded in number, and a document over the memory limit (heap or
- * decompressed buffers) fails cleanly while the engine carries on. The thread script is the built one: run `npx tsc -b` first (`npm test` does).
+ * decompressed buffers) fails cleanly while the engine carries on. The thread script is the built one: run
+ * `npx tsc -b` first (`npm test` does).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { PdfEngine } from "@scriptorium/core"
@@ -72,7 +73,8 @@ describe.skipIf(!haveCorpus)(`PdfEngine${haveCorpus ? "" : " (skipped: ../shared
   it.live("inspect gives a PDF's page count", () =>
     Effect.gen(function*() {
       const engine = yield* PdfEngine.PdfEngine
-      expect(yield* engine.inspect(file("pdfs-digital/pdfjs_tracemonkey.pdf"), "tracemonkey.pdf")).toEqual({ pages: 14 })
+      const paper = file("pdfs-digital/pdfjs_tracemonkey.pdf")
+      expect(yield* engine.inspect(paper, "tracemonkey.pdf")).toEqual({ pages: 14 })
       expect(yield* engine.inspect(file("pdfs-real/pdkids.pdf"), "pdkids.pdf")).toEqual({ pages: 55 })
       // pdf.js never loaded on this thread
       expect((globalThis as Record<string, unknown>).pdfjsWorker).toBeUndefined()
@@ -89,7 +91,8 @@ describe.skipIf(!haveCorpus)(`PdfEngine${haveCorpus ? "" : " (skipped: ../shared
       expect(text.message).toContain("it looks like plain text")
       const html = yield* Effect.flip(engine.inspect(new TextEncoder().encode("\n<!DOCTYPE html><html>"), "b.pdf"))
       expect(html.message).toContain("it looks like an HTML page")
-      const zip = yield* Effect.flip(engine.inspect(new Uint8Array([0x50, 0x4b, 0x03, 0x04, ...Buffer.from("word/document.xml")]), "c.pdf"))
+      const docx = new Uint8Array([0x50, 0x4b, 0x03, 0x04, ...Buffer.from("word/document.xml")])
+      const zip = yield* Effect.flip(engine.inspect(docx, "c.pdf"))
       expect(zip.message).toContain("a Word document (DOCX)")
       const empty = yield* Effect.flip(engine.inspect(new Uint8Array(0), "empty.pdf"))
       expect(empty._tag).toBe("EmptyFile")

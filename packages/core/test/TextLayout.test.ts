@@ -61,7 +61,8 @@ describe("TextLayout", () => {
       "• another item"
     ])
     expect(blocks.every((b) => b.type === "paragraph" && b.level === 0)).toBe(true)
-    expect(TextLayout.markdown(blocks.slice(3))).toBe("- a bullet item that wraps onto its second line\n\n- another item")
+    expect(TextLayout.markdown(blocks.slice(3)))
+      .toBe("- a bullet item that wraps onto its second line\n\n- another item")
   })
 
   it("calls clearly larger text a heading, its level by how much larger", () => {
@@ -159,7 +160,9 @@ const pageBlocks = (name: string, page: number) =>
     return { text, blocks: TextLayout.blocks(text.items) }
   }))
 
-describe.skipIf(!haveCorpus)(`TextLayout on corpus papers${haveCorpus ? "" : " (skipped: ../shared/corpus is absent)"}`, () => {
+const skipped = haveCorpus ? "" : " (skipped: ../shared/corpus is absent)"
+
+describe.skipIf(!haveCorpus)(`TextLayout on corpus papers${skipped}`, () => {
   it.live("tracemonkey page 1: title, abstract, then the left column before the right one", () =>
     Effect.gen(function*() {
       const { text, blocks } = yield* pageBlocks("pdfjs_tracemonkey.pdf", 0)
@@ -185,8 +188,9 @@ describe.skipIf(!haveCorpus)(`TextLayout on corpus papers${haveCorpus ? "" : " (
       const { blocks } = yield* pageBlocks("mineru_demo1.pdf", 0)
       const abstract = blocks.find((b) => b.text.startsWith("The hydrologic effect of replacing pasture"))!
       // the line with "N" + subscript "zero" did not split the paragraph
-      expect(abstract.text).toContain("(Nzero) for the catchments in group 1. This model performed particularly well, " +
-        "and when adjusted for climate")
+      expect(abstract.text).toContain(
+        "(Nzero) for the catchments in group 1. This model performed particularly well, and when adjusted for climate"
+      )
       const second = (yield* pageBlocks("mineru_demo1.pdf", 1)).blocks
       expect(second[0]!.text).toBe("254 P.N.J. Lane et al. / Journal of Hydrology 310 (2005) 253–265")
       expect(second[1]!.text).toBe("1. Introduction")

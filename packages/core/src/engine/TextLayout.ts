@@ -117,51 +117,65 @@ const strayBlocks = (items: ReadonlyArray<TextItem>): Array<Block> => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Regions: a recursive XY-cut. At each step the widest empty band across the whole region wins; a vertical band
-// must be wide (a column gutter, not a word space) and the region must hold more than one line.
+// must be wide (a column gutter, not a word space), the region must hold more than one line, and both sides must
+// look like columns. The region is kept sorted both ways, so each step is linear: this runs on the main thread.
 
 /** Vertical gaps narrower than this many font sizes are word spaces, not gutters. */
 const GUTTER = 0.8
 
-/** Above this many items a page is one region: each cut sorts the region, and a fuzzed page can hold 100,000s. */
-const MAX_CUT_ITEMS = 20_000
+/** Above this many items a page is one region (a fuzzed page can hold 100,000s). */
+const MAX_CUT_ITEMS = 10_000
+
+/**
+ * Cuts deeper than this stop: deeper regions are runs of lines in one column, where cutting changes no order. It
+ * bounds the work on a page built to be cut one line at a time.
+ */
+const MAX_CUT_DEPTH = 300
 
 /** The items cut into regions, in reading order: top to bottom, then left to right. */
 export const readingOrder = (items: ReadonlyArray<TextItem>): Array<Array<TextItem>> => {
   if (items.length <= 1 || items.length > MAX_CUT_ITEMS) return items.length === 0 ? [] : [[...items]]
-  const size = median(items.map((item) => item.fontSize))
-  const across = widestGap(items, "y")
-  const down = isMultiLine(items) ? widestGap(items, "x") : undefined
-  const gutter = down !== undefined && down.width >= GUTTER * size && (across === undefined || down.width > across.width)
-    ? split(items, "x", down.at)
-    : undefined
-  if (gutter !== undefined && areColumns(...gutter)) return [...readingOrder(gutter[0]), ...readingOrder(gutter[1])]
-  if (across === undefined) return [[...items]]
-  const [above, below] = split(items, "y", across.at)
-  return [...readingOrder(above), ...readingOrder(below)]
-}
-
-const split = (items: ReadonlyArray<TextItem>, axis: Axis, at: number) =>
-  [items.filter((item) => start(item, axis) < at), items.filter((item) => start(item, axis) >= at)] as const
-
-/**
- * Whether the two sides of a vertical gap are columns rather than, say, a page number and a running title above a
- * section heading: both sides two lines or more, or one side three or more.
- */
-const areColumns = (left: ReadonlyArray<TextItem>, right: ReadonlyArray<TextItem>): boolean => {
-  const [a, b] = [lines(left).length, lines(right).length]
-  return (a >= 2 && b >= 2) || a >= 3 || b >= 3
+  const gutter = GUTTER * median(items.map((item) => item.fontSize))
+  return cut(sortedBy(items, "y"), sortedBy(items, "x"), gutter, 0)
 }
 
 type Axis = "x" | "y"
 const start = (item: TextItem, axis: Axis) => axis === "x" ? item.x : item.y
 const end = (item: TextItem, axis: Axis) => axis === "x" ? item.x + item.width : item.y + item.height
+const sortedBy = (items: ReadonlyArray<TextItem>, axis: Axis) =>
+  [...items].sort((a, b) => start(a, axis) - start(b, axis))
 
-/** The widest band along `axis` that no item crosses, as its width and the coordinate where the second part starts. */
-const widestGap = (items: ReadonlyArray<TextItem>, axis: Axis): { width: number; at: number } | undefined => {
-  const sorted = [...items].sort((a, b) => start(a, axis) - start(b, axis))
+/** One XY-cut step over a region given sorted by y and by x. */
+const cut = (
+  byY: ReadonlyArray<TextItem>,
+  byX: ReadonlyArray<TextItem>,
+  gutter: number,
+  depth: number
+): Array<Array<TextItem>> => {
+  if (byY.length <= 1 || depth >= MAX_CUT_DEPTH) return [[...byY]]
+  const across = widestGap(byY, "y")
+  const down = bands(byY) > 1 ? widestGap(byX, "x") : undefined
+  if (down !== undefined && down.width >= gutter && (across === undefined || down.width > across.width)) {
+    // each side of the cut, in both orders: [left, right] sorted by y, and the same sorted by x
+    const [ys, xs] = [split(byY, "x", down.at), split(byX, "x", down.at)]
+    if (areColumns(ys[0], ys[1])) {
+      return [...cut(ys[0], xs[0], gutter, depth + 1), ...cut(ys[1], xs[1], gutter, depth + 1)]
+    }
+  }
+  if (across === undefined) return [[...byY]]
+  const [ys, xs] = [split(byY, "y", across.at), split(byX, "y", across.at)]
+  return [...cut(ys[0], xs[0], gutter, depth + 1), ...cut(ys[1], xs[1], gutter, depth + 1)]
+}
+
+/** The items before `at` along `axis` and the rest, each in its given order. */
+const split = (items: ReadonlyArray<TextItem>, axis: Axis, at: number) =>
+  [items.filter((item) => start(item, axis) < at), items.filter((item) => start(item, axis) >= at)] as const
+
+/** The widest band along `axis` that no item crosses, as its width and where the second part starts. */
+const widestGap = (sorted: ReadonlyArray<TextItem>, axis: Axis): { width: number; at: number } | undefined => {
   let reach = end(sorted[0]!, axis)
   let best: { width: number; at: number } | undefined
-  for (const item of sorted.slice(1)) {
+  for (const item of sorted) {
     const gap = start(item, axis) - reach
     if (gap > 0 && (best === undefined || gap > best.width)) best = { width: gap, at: start(item, axis) }
     reach = Math.max(reach, end(item, axis))
@@ -169,10 +183,25 @@ const widestGap = (items: ReadonlyArray<TextItem>, axis: Axis): { width: number;
   return best
 }
 
-/** Whether the items span more than one line's height (a single line is never cut into columns). */
-const isMultiLine = (items: ReadonlyArray<TextItem>): boolean => {
-  const [, top, , bottom] = union(items.map(boxOf))
-  return bottom - top > 1.5 * items.reduce((max, item) => Math.max(max, item.height), 0)
+/** How many horizontal bands (lines, roughly) items sorted by y fall into. */
+const bands = (byY: ReadonlyArray<TextItem>): number => {
+  let count = 0
+  let reach = -Infinity
+  for (const item of byY) {
+    // a band continues while the next item starts above the middle of the band's last line
+    if (item.y >= reach) count++
+    reach = Math.max(reach, item.y + item.height / 2)
+  }
+  return count
+}
+
+/**
+ * Whether the two sides of a vertical gap are columns rather than, say, a page number and a running title above a
+ * section heading: both sides two lines or more, or one side three or more.
+ */
+const areColumns = (left: ReadonlyArray<TextItem>, right: ReadonlyArray<TextItem>): boolean => {
+  const [a, b] = [bands(left), bands(right)]
+  return (a >= 2 && b >= 2) || a >= 3 || b >= 3
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -284,7 +313,8 @@ const lineSpacing = (all: ReadonlyArray<Line>): number => {
   for (let i = 1; i < all.length; i++) {
     const [a, b] = [all[i - 1]!, all[i]!]
     const gap = (b.bbox[1] - a.bbox[3]) / a.fontSize
-    if (Math.abs(a.fontSize - b.fontSize) < 0.1 * a.fontSize && gap > -0.3 && gap < 1.5 && overlapsX(a, b)) gaps.push(gap)
+    const sameSize = Math.abs(a.fontSize - b.fontSize) < 0.1 * a.fontSize
+    if (sameSize && gap > -0.3 && gap < 1.5 && overlapsX(a, b)) gaps.push(gap)
   }
   return gaps.length === 0 ? 0.3 : median(gaps)
 }
@@ -327,7 +357,11 @@ const toBlock = (group: ReadonlyArray<Line>, body: number): Block => {
   }
 }
 
-/** 1 to 3 for text clearly larger than the body (short, with letters), 0 otherwise. */
+/**
+ * 1 to 3 for text clearly larger than the body (short, with letters), 0 otherwise. The level follows the ratio to
+ * the body size, not the rank of the sizes on the page: pages are laid out one at a time (a job streams them and may
+ * resume half-way), and a ratio numbers a page's headings like its neighbours' without seeing them.
+ */
 const headingLevel = (size: number, body: number, lineCount: number, text: string): number => {
   if (body <= 0 || lineCount > 4 || text.length > 200 || !/\p{L}/u.test(text)) return 0
   const ratio = size / body
