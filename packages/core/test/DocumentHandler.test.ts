@@ -119,6 +119,26 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       }
     }).pipe(Effect.provide(stack())))
 
+  it.live("every born-digital paper of the corpus completes, every page read through its text layer", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      const names = readdirSync(new URL("pdfs-digital/", corpus)).filter((n) => n.endsWith(".pdf"))
+      expect(names.length).toBeGreaterThanOrEqual(11)
+      const jobs = yield* Effect.forEach(names, (name) =>
+        Effect.map(s.submit({ filename: name, content: file(`pdfs-digital/${name}`) }), (job) => [name, job] as const))
+      for (const [name, job] of jobs) {
+        const done = yield* s.wait(job.job_id, { timeoutMs: JOB_LIMIT_MS })
+        expect(done.status, name).toBe("completed")
+        expect(done.total_pages, name).toBeGreaterThan(0)
+        expect(done.processed_pages, name).toBe(done.total_pages)
+        const document = JSON.parse(yield* text(s, job.job_id, "document.json")) as {
+          pages: ReadonlyArray<{ source: string }>
+        }
+        expect(document.pages.filter((p) => p.source === "text").length, name).toBeGreaterThan(0)
+        expect((yield* text(s, job.job_id, "markdown.md")).length, name).toBeGreaterThan(500)
+      }
+    }).pipe(Effect.provide(stack())), 120_000)
+
   it.live("a resumed job reads only the pages its first attempt did not store", () =>
     Effect.gen(function*() {
       const s = yield* Scriptorium.Scriptorium
