@@ -9,6 +9,7 @@ import {
   openBoss,
   startBossWorkers,
   startScriptoriumWorker,
+  stopBoss,
   storeRuntime,
   type ToWorker,
   type WorkerEnv
@@ -27,7 +28,7 @@ const main = async () => {
     const stopWorkers = await startBossWorkers(boss, concurrency, onStart)
     stop = async () => {
       await stopWorkers()
-      await boss.stop({ graceful: true, wait: true, close: true, timeout: 5_000 })
+      await stopBoss(boss)
     }
   } else {
     const runtime = storeRuntime(env.BENCH_BACKEND, env.BENCH_DATABASE)

@@ -22,7 +22,7 @@
  * PostgreSQL: a throwaway server started from the system binaries (fsync off), or the server in DATABASE_URL (it
  * creates and drops its own databases there).
  *
- * Run: `npm run bench:queue` (8-9 minutes on 2 cores; `--quick`: under a minute), or after `npx tsc -b`:
+ * Run: `npm run bench:queue` (7-9 minutes on 2 cores; `--quick`: about a minute), or after `npx tsc -b`:
  *   node benchmarks/dist/queue.js [--quick] [--jobs N] [--pg-jobs N] [--repeats R] [--samples S] [--gap-ms MS]
  *                                 [--peer-cap-s S] [--peer-latency-s S] [--no-peer] [--no-processes]
  *                                 [--only sqlite,pg,pg-boss]
@@ -48,6 +48,7 @@ import {
   openBoss,
   startBossWorkers,
   startScriptoriumWorker,
+  stopBoss,
   storeRuntime,
   type ToWorker
 } from "./internal/QueueHarness.js"
@@ -55,7 +56,13 @@ import {
 // ---------------------------------------------------------------------------------------------------------------
 // Options
 
-const { values: flags } = parseArgs({
+const usage =
+  "node benchmarks/dist/queue.js [--quick] [--jobs N] [--pg-jobs N] [--repeats R] [--samples S] [--gap-ms MS]\n" +
+  "                              [--peer-cap-s S] [--peer-latency-s S] [--no-peer] [--no-processes]\n" +
+  "                              [--only sqlite,pg,pg-boss]\n" +
+  "Environment: BENCH_JOBS, BENCH_PG_JOBS, BENCH_REPEATS, BENCH_SAMPLES, DATABASE_URL.\n"
+
+const parseFlags = () => parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     jobs: { type: "string" },
@@ -70,15 +77,18 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     help: { type: "boolean", default: false }
   }
-})
+}).values
+
+let flags: ReturnType<typeof parseFlags>
+try {
+  flags = parseFlags()
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${usage}`)
+  process.exit(2)
+}
 
 if (flags.help) {
-  process.stdout.write(
-    "node benchmarks/dist/queue.js [--quick] [--jobs N] [--pg-jobs N] [--repeats R] [--samples S] [--gap-ms MS]\n" +
-      "                              [--peer-cap-s S] [--peer-latency-s S] [--no-peer] [--no-processes]\n" +
-      "                              [--only sqlite,pg,pg-boss]\n" +
-      "Environment: BENCH_JOBS, BENCH_PG_JOBS, BENCH_REPEATS, BENCH_SAMPLES, DATABASE_URL.\n"
-  )
+  process.stdout.write(usage)
   process.exit(0)
 }
 
@@ -172,7 +182,11 @@ const forkWorker = (backend: Backend, database: string, concurrency: number): Pr
       env: { ...process.env, BENCH_BACKEND: backend, BENCH_DATABASE: database, BENCH_CONCURRENCY: String(concurrency) },
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })
+    let stopping = false
     const exited = new Promise<void>((done) => proc.once("exit", () => done()))
+    proc.once("exit", (code, signal) => {
+      if (!stopping) fatal(`A ${backend} worker process died (${signal ?? code}) during a measurement`)
+    })
     let onDump: ((starts: ReadonlyArray<readonly [string, number]>) => void) | undefined
     const tell = (message: ToWorker) => proc.send(message)
     proc.on("message", (message: FromWorker) => {
@@ -185,6 +199,7 @@ const forkWorker = (backend: Backend, database: string, concurrency: number): Pr
             }),
           stop: async () => {
             if (proc.exitCode !== null || proc.signalCode !== null) return
+            stopping = true
             tell({ type: "stop" })
             const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000)
             await exited
@@ -197,8 +212,6 @@ const forkWorker = (backend: Backend, database: string, concurrency: number): Pr
         reject(new Error(`A ${backend} worker process failed: ${message.message}`))
       }
     })
-    proc.once("exit", (code, signal) =>
-      reject(new Error(`A ${backend} worker process exited (${signal ?? code}) before it was ready`)))
   })
 
 /** Starts the workers of `topology`: in this process (`inProcess`) or in child processes. */
@@ -248,12 +261,14 @@ const openScriptorium = async (backend: "sqlite" | "pg", database: string, topol
     submitMany: (n) => runtime.runPromise(Effect.asVoid(Effect.repeatN(submit, n - 1))),
     submitOne: () => runtime.runPromise(Effect.map(submit, (inserted) => inserted.job.job_id)),
     waitCompleted: async (n, deadline) => {
-      if (completed < n) {
+      while (completed < n && (deadline === undefined || now() < deadline)) {
+        const before = completed
         await new Promise<void>((resolve) => {
           waiter = { n, resolve }
-          if (deadline !== undefined) setTimeout(resolve, deadline - now())
+          setTimeout(resolve, Math.min(stallMs, deadline === undefined ? stallMs : deadline - now()))
         })
         waiter = undefined
+        if (completed === before && completed < n && (deadline === undefined || now() < deadline)) stalled(n, completed)
       }
       return completed >= n ? { at: lastAt, completed } : { at: now(), completed }
     },
@@ -286,19 +301,29 @@ const openPgBoss = async (url: string, topology: Topology): Promise<Session> => 
     },
     submitOne,
     waitCompleted: async (n, deadline) => {
+      let progress = { done: -1, at: now() }
       for (;;) {
         // jobs not yet completed: created, retry or active
         const done = sent - (await boss.getQueueSize(bossQueue, { before: "completed" }))
         if (done >= n || (deadline !== undefined && now() >= deadline)) return { at: now(), completed: done }
+        if (done !== progress.done) progress = { done, at: now() }
+        else if (now() - progress.at > stallMs) stalled(n, done)
         await sleep(25)
       }
     },
     startTimes: () => collectStarts(starts, workers.children),
     close: async () => {
       await workers.stop()
-      await boss.stop({ graceful: true, wait: true, close: true, timeout: 5_000 })
+      await stopBoss(boss)
     }
   }
+}
+
+/** How long a measurement may go without a job completing before the run is declared stuck. */
+const stallMs = 30_000
+
+const stalled = (n: number, completed: number): never => {
+  throw new Error(`No job completed for ${stallMs / 1_000} s (${completed} of ${n} done); the queue is stuck`)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -589,7 +614,7 @@ const serverVersion = async (server: TestPostgres): Promise<string> => {
     const { rows } = await boss.getDb().executeSql("SHOW server_version", [])
     return String(rows[0]?.server_version ?? "?").split(" ")[0]!
   } finally {
-    await boss.stop({ graceful: false, wait: true, close: true })
+    await stopBoss(boss)
   }
 }
 
@@ -598,6 +623,12 @@ const serverVersion = async (server: TestPostgres): Promise<string> => {
 const cleanUp = async () => {
   await pgServer?.stop().catch((e: unknown) => log(`Could not stop PostgreSQL: ${String(e)}`))
   if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true })
+}
+
+/** Ends the run at once, from outside the measurement's own flow (e.g. a worker process died). */
+function fatal(message: string): void {
+  log(`Queue benchmark failed: ${message}`)
+  void cleanUp().finally(() => process.exit(1))
 }
 
 process.once("SIGINT", () => {

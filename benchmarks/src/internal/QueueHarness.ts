@@ -58,9 +58,20 @@ export const bossPollingIntervalSeconds = 0.5
  */
 export const openBoss = async (url: string, options: { readonly migrate: boolean }): Promise<PgBoss> => {
   const boss = new PgBoss({ connectionString: url, schedule: false, supervise: false, migrate: options.migrate })
-  boss.on("error", (error) => process.stderr.write(`pg-boss error (${new URL(url).pathname}, pid ${process.pid}): ${error.message}\n`))
+  boss.on("error", (error) => {
+    // a stopped instance's pool can still report its connection being closed when the server stops: not news
+    if (!stopped.has(boss)) process.stderr.write(`pg-boss error (${new URL(url).pathname}): ${error.message}\n`)
+  })
   await boss.start()
   return boss
+}
+
+const stopped = new WeakSet<PgBoss>()
+
+/** Stops a pg-boss instance (letting running handlers finish) and closes its pool. */
+export const stopBoss = async (boss: PgBoss): Promise<void> => {
+  await boss.stop({ graceful: true, wait: true, close: true, timeout: 5_000 })
+  stopped.add(boss)
 }
 
 /**
