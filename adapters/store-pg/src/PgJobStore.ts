@@ -10,7 +10,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { StoreUnavailable } from "@scriptorium/api"
 import { JobStore, type RetryPolicy } from "@scriptorium/core"
-import { migrate, SqlJobStore } from "@scriptorium/store-sql"
+import { type EventRow, migrate, SqlJobStore, tables } from "@scriptorium/store-sql"
 import { Duration, Effect, Layer, Redacted, Schedule, type Scope, Stream } from "effect"
 
 /** How to reach the database and how the store behaves. */
@@ -32,6 +32,26 @@ const channel = "scriptorium_jobs"
 /** The advisory lock key that orders event numbers (an arbitrary constant: "scri" in ASCII). */
 const eventLock = 0x73637269
 
+/** Names this process in its notifications, so it can ignore its own. */
+const instance = crypto.randomUUID()
+
+/**
+ * One statement per transaction's events: take the ordering lock, notify, and insert, in a single round trip so the
+ * lock is held for as short a time as possible (it is released at COMMIT). The uncorrelated subquery runs once,
+ * before any row is produced, so every event number is drawn under the lock.
+ */
+const insertEventsSql = (count: number): string => {
+  const values = Array.from({ length: count }, (_, i) =>
+    `(CAST($${i * 4 + 3} AS TEXT), CAST($${i * 4 + 4} AS TEXT), CAST($${i * 4 + 5} AS BIGINT), CAST($${i * 4 + 6} AS TEXT))`)
+  return `INSERT INTO ${tables.events} (job_id, type, at, job)
+    SELECT v.job_id, v.type, v.at, v.job
+    FROM (SELECT pg_advisory_xact_lock(CAST($1 AS BIGINT)), pg_notify(CAST($2 AS TEXT), '${instance}')) AS ordered,
+         (VALUES ${values.join(", ")}) AS v(job_id, type, at, job)`
+}
+
+const eventParams = (row: EventRow, index: number): ReadonlyArray<string | number> =>
+  index === 0 ? [eventLock, channel, row.job_id, row.type, row.at, row.job] : [row.job_id, row.type, row.at, row.job]
+
 /** Connects (retrying while the server is unreachable), migrates and builds the store; closed with the scope. */
 export const make = (config: PgJobStoreConfig): Effect.Effect<JobStore, StoreUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
@@ -41,9 +61,9 @@ export const make = (config: PgJobStoreConfig): Effect.Effect<JobStore, StoreUna
     return yield* SqlJobStore.make({
       describeError,
       claimLock: "FOR UPDATE SKIP LOCKED",
-      beforeEvent: Effect.asVoid(client`SELECT pg_advisory_xact_lock(${eventLock})`),
-      afterEvent: Effect.asVoid(client`SELECT pg_notify(${channel}, '1')`),
-      wakeups: Stream.map(client.listen(channel), () => undefined),
+      insertEvents: (rows) => client.unsafe(insertEventsSql(rows.length), rows.flatMap(eventParams)).pipe(Effect.asVoid),
+      // our own notifications come back too: the feed was already poked for those, so skip them
+      wakeups: client.listen(channel).pipe(Stream.filter((sender) => sender !== instance), Stream.as(undefined)),
       pollIntervalMs: config.pollIntervalMs ?? 1_000,
       retry: config.retry,
       eventRetentionMs: config.eventRetentionMs

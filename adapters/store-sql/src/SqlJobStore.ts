@@ -42,12 +42,11 @@ export interface SqlJobStoreOptions {
   /** Appended to the claim's candidate query: `FOR UPDATE SKIP LOCKED` on PostgreSQL, nothing on SQLite. */
   readonly claimLock: string
   /**
-   * Runs inside every writing transaction just before its event is inserted, so event numbers follow commit order
-   * (PostgreSQL: a transaction-scoped advisory lock; SQLite already has a single writer).
+   * Inserts a transaction's events in one statement. The dialect makes sure event numbers follow commit order
+   * (PostgreSQL: under a transaction-scoped advisory lock; SQLite already has a single writer) and tells other
+   * processes to look (PostgreSQL: NOTIFY). Default: a plain multi-row INSERT.
    */
-  readonly beforeEvent: Effect.Effect<void, SqlError>
-  /** Runs inside every writing transaction after its event: tells other processes to look (pg_notify). */
-  readonly afterEvent: Effect.Effect<void, SqlError>
+  readonly insertEvents?: ((rows: ReadonlyArray<EventRow>) => Effect.Effect<void, SqlError>) | undefined
   /** Hints that another process wrote events (LISTEN); the event table stays the truth. */
   readonly wakeups: Stream.Stream<void, SqlError>
   /** How often the change feed looks for events written by other processes when no hint arrives. */
@@ -56,6 +55,15 @@ export interface SqlJobStoreOptions {
   readonly retry?: RetryPolicy | undefined
   /** How long the event history is kept for late subscribers; default 24 hours. */
   readonly eventRetentionMs?: number | undefined
+}
+
+/** One row of the event log, as written. */
+export interface EventRow {
+  readonly job_id: string
+  readonly type: JobEventType
+  readonly at: number
+  /** The job right after the change, as JSON. */
+  readonly job: string
 }
 
 /** The compare-and-set lost: someone wrote the job between our read and our write; read again. */
@@ -91,12 +99,18 @@ export const make = (
       Effect.map(sql<Row>`SELECT * FROM ${sql(tables.jobs)} WHERE job_id = ${id}`, (rows) =>
         rows.length === 0 ? Option.none() : Option.some(decodeRecord(rows[0]!)))
 
+    const insertEvents = options.insertEvents ??
+      ((rows: ReadonlyArray<EventRow>) => Effect.asVoid(sql`INSERT INTO ${sql(tables.events)} ${sql.insert(rows.map((row) => ({ ...row })))}`))
+
+    const eventRow = (type: JobEventType, record: JobRecord, now: number): EventRow => ({
+      job_id: record.job_id,
+      type,
+      at: now,
+      job: JSON.stringify(encodeRecord(record))
+    })
+
     const appendEvent = (type: JobEventType, record: JobRecord, now: number) =>
-      Effect.zipRight(
-        options.beforeEvent,
-        sql`INSERT INTO ${sql(tables.events)} (job_id, type, at, job)
-            VALUES (${record.job_id}, ${type}, ${now}, ${JSON.stringify(encodeRecord(record))})`
-      ).pipe(Effect.zipRight(options.afterEvent))
+      insertEvents([eventRow(type, record, now)])
 
     /** Writes `next` only if the row still has `expected`'s version; fails with Conflict otherwise. */
     const compareAndSet = (expected: JobRecord, next: JobRecord) =>
@@ -233,7 +247,7 @@ export const make = (
                 ORDER BY priority DESC, run_at, created_at, job_id LIMIT ${o.limit} ${sql.literal(options.claimLock)}
               ) RETURNING *`
             const records = rows.map(decodeRecord).sort(byPriorityThenAge)
-            yield* Effect.forEach(records, (r) => appendEvent("started", r, now), { discard: true })
+            if (records.length > 0) yield* insertEvents(records.map((r) => eventRow("started", r, now)))
             return records
           })
         )

@@ -3,4 +3,5 @@
  * SQLite and PostgreSQL adapters.
  */
 export * as SqlJobStore from "./SqlJobStore.js"
+export type { EventRow } from "./SqlJobStore.js"
 export * from "./Schema.js"

@@ -44,8 +44,6 @@ export const make = (config: SqliteJobStoreConfig): Effect.Effect<JobStore, Stor
     return yield* SqlJobStore.make({
       describeError,
       claimLock: "",
-      beforeEvent: Effect.void,
-      afterEvent: Effect.void,
       wakeups: Stream.never,
       pollIntervalMs: config.pollIntervalMs ?? 50,
       retry: config.retry,
