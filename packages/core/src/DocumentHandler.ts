@@ -2,9 +2,12 @@
  * DocumentHandler: the JobHandler that turns an uploaded PDF into markdown. It opens the file with the PdfEngine,
  * records the page count, then takes the pages one at a time: text layer, blocks in reading order, markdown, stored
  * as the page's checkpoint (`pages/{page}/page.json`) before the page is checkpointed, so a resumed attempt skips
- * it. A page without a usable text layer is stored empty (`source: "none"`) for now; OCR fills those in. Once every
- * page is stored, the results are assembled from the checkpoints, read back one at a time, so memory stays bounded
- * whatever the page count: `markdown.md`, `markdown_det.md` (each block with its type and box) and `document.json`.
+ * it. Each page is routed (PageRouting, under the job's `ocr` option) and its route kept in its result: a page
+ * routed to OCR (scanned, image-only, invisible or garbage text layer) is stored empty (`source: "none"`) for now;
+ * OCR fills those in. An uploaded image (PNG, JPEG, TIFF, WebP) is a job of its pages (a multi-page TIFF's frames),
+ * each routed to OCR. Once every page is stored, the results are assembled from the checkpoints, read back one at a
+ * time, so memory stays bounded whatever the page count: `markdown.md`, `markdown_det.md` (each block with its type
+ * and box) and `document.json`.
  *
  * A file the user must fix (not a PDF, encrypted, unreadable, too demanding) fails the job with the error's sentence
  * and no retry; a store hiccup fails the attempt and the Worker retries it.
@@ -12,6 +15,8 @@
 import { BlobNotFound, type CorruptPdf, type EmptyFile, type EncryptedPdf, type NotAPdf } from "@scriptorium/api"
 import { Effect, ParseResult, Schema, Stream } from "effect"
 import { type BlobError, BlobStore, readBytes, readText } from "./BlobStore.js"
+import * as ImageInput from "./engine/ImageInput.js"
+import * as PageRouting from "./engine/PageRouting.js"
 import * as TextLayout from "./engine/TextLayout.js"
 import { type PageText, PdfEngine, type PdfOutOfMemory } from "./engine/PdfEngine.js"
 import * as JobFiles from "./JobFiles.js"
@@ -25,6 +30,12 @@ export const Block = Schema.Struct({
   text: Schema.String
 })
 
+/** How a page was routed: its text layer, OCR, or neither (blank), and why, for debugging. */
+export const PageRoute = Schema.Struct({
+  decision: Schema.Literal("text", "ocr", "none"),
+  reason: Schema.String
+})
+
 /** The result of one page, stored as its checkpoint. */
 export const PageResult = Schema.Struct({
   /** From 0. */
@@ -34,6 +45,8 @@ export const PageResult = Schema.Struct({
   height: Schema.Number,
   /** Where the text came from: the PDF's text layer, or nowhere yet (a scanned page). */
   source: Schema.Literal("text", "none"),
+  /** The routing decision (absent in checkpoints stored before routing existed). */
+  route: Schema.optional(PageRoute),
   blocks: Schema.Array(Block),
   markdown: Schema.String
 })
@@ -51,10 +64,16 @@ export const outputs = {
   document: "document.json"
 } as const
 
-/** The result of one page from its text layer. */
-export const pageResult = (text: PageText): PageResult => {
-  const base = { page: text.page, width: text.width, height: text.height }
-  if (!TextLayout.hasUsableText(text.items)) return { ...base, source: "none", blocks: [], markdown: "" }
+/**
+ * The result of one page from its text layer, routed by PageRouting: a page routed to the text layer has its blocks;
+ * one routed to OCR (or to nothing) is empty, `source: "none"`, until OCR fills it in.
+ */
+export const pageResult = (text: PageText, mode: PageRouting.OcrMode = "auto"): PageResult => {
+  const route = PageRouting.route(text, mode)
+  const base = { page: text.page, width: text.width, height: text.height, route }
+  if (route.decision !== "text" || !TextLayout.hasUsableText(text.items)) {
+    return { ...base, source: "none", blocks: [], markdown: "" }
+  }
   const blocks = TextLayout.blocks(text.items)
   return { ...base, source: "text", blocks, markdown: TextLayout.markdown(blocks) }
 }
@@ -89,6 +108,8 @@ export const handler: JobHandler<BlobStore | PdfEngine> = (context) =>
     EncryptedPdf: userError,
     CorruptPdf: userError,
     PdfOutOfMemory: userError,
+    ImageTooLarge: userError,
+    ImageUnreadable: userError,
     BlobNotFound: (e) => Effect.fail(new JobFailure({ message: missingFile(e), retryable: false })),
     ParseError: () =>
       Effect.fail(
@@ -99,7 +120,16 @@ export const handler: JobHandler<BlobStore | PdfEngine> = (context) =>
       )
   }))
 
-const userError = (e: EmptyFile | NotAPdf | EncryptedPdf | CorruptPdf | PdfOutOfMemory) =>
+type UserError =
+  | EmptyFile
+  | NotAPdf
+  | EncryptedPdf
+  | CorruptPdf
+  | PdfOutOfMemory
+  | ImageInput.ImageTooLarge
+  | ImageInput.ImageUnreadable
+
+const userError = (e: UserError) =>
   Effect.fail(new JobFailure({ message: e.message, retryable: false }))
 
 const missingFile = (e: BlobNotFound): string =>
@@ -113,16 +143,53 @@ const readPages = (context: JobContext, blobs: BlobStore) =>
     const engine = yield* PdfEngine
     const jobId = context.job.job_id
     const bytes = yield* readBytes(blobs, yield* JobFiles.inputKey(jobId))
+    const mode = PageRouting.ocrMode(context.job.options)
+    const format = ImageInput.sniff(bytes)
+    if (format !== undefined) return yield* readImagePages(context, blobs, bytes, format, mode)
     // the bytes were read for this alone: move them to the reading thread rather than copy them
     const pdf = yield* engine.open(bytes, { filename: context.job.filename, transfer: true })
     yield* context.setTotalPages(pdf.pageCount)
     for (let page = 0; page < pdf.pageCount; page++) {
       if (context.done.has(page)) continue
-      const result = pageResult(yield* pdf.page(page))
+      const result = pageResult(yield* pdf.page(page), mode)
       yield* blobs.put(yield* JobFiles.pageKey(jobId, page, PAGE_FILE), encodePage(result))
       yield* context.checkpoint(page)
     }
     return pdf.pageCount
+  })
+
+/**
+ * An uploaded image: its pages are the image's frames (one, or a multi-page TIFF's), each routed to OCR and stored
+ * empty until OCR lands; the page size is in pixels.
+ */
+const readImagePages = (
+  context: JobContext,
+  blobs: BlobStore,
+  bytes: Uint8Array,
+  format: ImageInput.ImageFormat,
+  mode: PageRouting.OcrMode
+) =>
+  Effect.gen(function*() {
+    const jobId = context.job.job_id
+    const filename = context.job.filename
+    const info = yield* ImageInput.inspect(bytes, filename)
+    yield* context.setTotalPages(info.pages)
+    for (let page = 0; page < info.pages; page++) {
+      if (context.done.has(page)) continue
+      const size = page === 0 ? info : yield* ImageInput.pageSize(bytes, filename, page)
+      const result: PageResult = {
+        page,
+        width: size.width,
+        height: size.height,
+        source: "none",
+        route: PageRouting.imageRoute(format, mode),
+        blocks: [],
+        markdown: ""
+      }
+      yield* blobs.put(yield* JobFiles.pageKey(jobId, page, PAGE_FILE), encodePage(result))
+      yield* context.checkpoint(page)
+    }
+    return info.pages
   })
 
 const encoder = new TextEncoder()

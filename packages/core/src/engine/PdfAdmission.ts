@@ -1,12 +1,14 @@
 /**
- * PdfAdmission: the Admission check for PDFs, built on PdfEngine.inspect. A submission that is empty, not a PDF,
- * encrypted or unreadable is refused at once with its own error; an accepted one starts with its page count. The
- * check is bounded in time and memory: a file that needs longer or more is admitted without a page count, and its
- * job reports what is wrong.
+ * PdfAdmission: the Admission check for PDFs and page images, built on PdfEngine.inspect and ImageInput.inspect. A
+ * submission that is empty, neither a PDF nor an accepted image, encrypted or unreadable is refused at once with its
+ * own error; an accepted one starts with its page count (an image's: its frames). The check is bounded in time and
+ * memory: a file that needs longer or more is admitted without a page count, and its job reports what is wrong.
  */
 import { Duration, Effect, Layer } from "effect"
-import { Admission, type Admitted } from "../Admission.js"
-import { PdfEngine } from "./PdfEngine.js"
+import { NotAPdf } from "@scriptorium/api"
+import { Admission, type AdmissionError, type Admitted } from "../Admission.js"
+import * as ImageInput from "./ImageInput.js"
+import { describeContent, PdfEngine } from "./PdfEngine.js"
 
 /** How long the check may take. */
 export interface PdfAdmissionConfig {
@@ -18,8 +20,9 @@ export interface PdfAdmissionConfig {
 export const make = (config: PdfAdmissionConfig = {}): Effect.Effect<Admission, never, PdfEngine> =>
   Effect.map(PdfEngine, (engine) => ({
     check: ({ bytes, filename }) =>
-      engine.inspect(bytes, filename).pipe(
-        Effect.map((info): Admitted => ({ total_pages: info.pages })),
+      (ImageInput.sniff(bytes) !== undefined
+        ? checkImage(bytes, filename)
+        : Effect.map(engine.inspect(bytes, filename), (info): Admitted => ({ total_pages: info.pages }))).pipe(
         // out of memory is a limit of this engine, not proof the file is bad: the job will say what happened
         Effect.catchTag("PdfOutOfMemory", () => Effect.succeed<Admitted>({})),
         // the timeout interrupts the inspection, which stops its thread
@@ -30,6 +33,20 @@ export const make = (config: PdfAdmissionConfig = {}): Effect.Effect<Admission, 
         })
       )
   }))
+
+/**
+ * An image's page count from its header. Admission's errors are the PDF ones for now: an image that cannot be
+ * decoded is refused as an unaccepted file (415, named by what it looks like), and one over the pixel limit is
+ * admitted without a page count so that its job fails with ImageTooLarge's sentence.
+ */
+const checkImage = (bytes: Uint8Array, filename: string): Effect.Effect<Admitted, AdmissionError> =>
+  ImageInput.inspect(bytes, filename).pipe(
+    Effect.map((info): Admitted => ({ total_pages: info.pages })),
+    Effect.catchTags({
+      ImageUnreadable: () => Effect.fail(new NotAPdf({ filename, detected: describeContent(bytes) })),
+      ImageTooLarge: () => Effect.succeed<Admitted>({})
+    })
+  )
 
 /** The check as a layer; it needs a PdfEngine (`PdfEngine.layer()`). */
 export const layer = (config: PdfAdmissionConfig = {}): Layer.Layer<Admission, never, PdfEngine> =>

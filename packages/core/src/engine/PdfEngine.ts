@@ -1,5 +1,6 @@
 /**
- * PdfEngine: reading a PDF's page count and each page's text layer (text, position, font size), the one place
+ * PdfEngine: reading a PDF's page count, each page's text layer (text, position, font size) with what the page draws
+ * (invisible text, image coverage: what routing to OCR needs), and rendering pages to pixels for OCR; the one place
  * pdf.js is used. pdf.js never runs on the main thread: a pathological PDF can spin or allocate without bound in
  * synchronous code, which would freeze the event loop the worker's heartbeats and the HTTP server live on, and no
  * Effect timeout could stop it. A document is read in a `node:worker_threads` thread of its own while it is open,
@@ -40,6 +41,28 @@ export interface TextItem {
   readonly angle: number
 }
 
+/**
+ * What a page's content stream draws, beside its text: what routing between the text layer and OCR needs. Glyphs
+ * are the characters text operators show (spaces not counted), so they can be compared with the text items.
+ */
+export interface PageDrawing {
+  /** Characters the content stream shows, spaces excepted. */
+  readonly glyphs: number
+  /**
+   * Of those, the ones no one sees: drawn invisible (text render mode 3 or 7, as OCR tools write the text layer of a
+   * scan), or drawn before an image that then covers most of the page.
+   */
+  readonly hiddenGlyphs: number
+  /** Of those, the ones drawn in render mode 3 or 7. */
+  readonly invisibleGlyphs: number
+  /** Images painted (masks and inline images included). */
+  readonly images: number
+  /** The fraction of the page under images, 0 to 1 (measured on a 64 x 64 grid). */
+  readonly imageCoverage: number
+  /** Path-painting operators: vector drawing, or text drawn as outlines. */
+  readonly paths: number
+}
+
 /** The text layer of one page. */
 export interface PageText {
   /** The page number, from 0. */
@@ -50,13 +73,50 @@ export interface PageText {
   /** The page's /Rotate, in degrees clockwise. */
   readonly rotation: number
   readonly items: ReadonlyArray<TextItem>
+  /** What the page draws; absent when its operators could not be read (the text layer is still given). */
+  readonly drawing?: PageDrawing | undefined
 }
+
+/** A page rendered to pixels. */
+export interface RenderedPage {
+  /** From 0. */
+  readonly page: number
+  /** RGBA, 8 bits a channel, row after row with no padding: `width * height * channels` bytes. */
+  readonly data: Uint8Array
+  readonly width: number
+  readonly height: number
+  readonly channels: 4
+  /** The resolution of the raster: the one asked for, or lower when `maxPixels` required it. */
+  readonly dpi: number
+}
+
+/** How a page is rendered. */
+export interface RenderOptions {
+  /** Pixels per inch (a point is 1/72 inch); default 150, good for OCR. */
+  readonly dpi?: number | undefined
+  /**
+   * The most pixels the raster may have; a page that would have more renders at a lower DPI. Default 40 million;
+   * lowered further when the thread's memory limit requires it (a raster may take 60% of it, at 12 bytes a pixel).
+   */
+  readonly maxPixels?: number | undefined
+}
+
+/** The resolution pages are rendered at when not told: enough for OCR of body text. */
+export const DEFAULT_DPI = 150
+
+/** The most pixels a rendered page has when not told (a 40 megapixel RGBA raster is 160 MB). */
+export const DEFAULT_MAX_PIXELS = 40_000_000
 
 /** An open document; valid until the scope it was opened in closes. */
 export interface PdfHandle {
   readonly pageCount: number
   /** The text layer of a page (from 0). Interrupting it terminates the document's thread: later calls fail. */
   readonly page: (page: number) => Effect.Effect<PageText, PdfReadError>
+  /**
+   * Renders a page (from 0) to pixels in the document's thread (@napi-rs/canvas); the pixels are moved to the caller,
+   * not copied. Interrupting it terminates the document's thread, like `page`.
+   */
+  readonly renderPage: (page: number, options?: RenderOptions) => Effect.Effect<RenderedPage, PdfReadError>
 }
 
 /** What `inspect` learns about an uploaded file. */
@@ -376,7 +436,25 @@ export const make = (config: PdfEngineConfig = {}): Effect.Effect<PdfEngine, nev
             Effect.map((reply) => reply.page),
             Effect.mapError(readError(options.filename, limitMb))
           )
-        return { pageCount: opened.pageCount, page }
+        const renderPage = (index: number, render: RenderOptions = {}) =>
+          thread.ask({
+            type: "render",
+            page: index,
+            dpi: positive(render.dpi, DEFAULT_DPI),
+            maxPixels: positive(render.maxPixels, DEFAULT_MAX_PIXELS)
+          }).pipe(
+            Effect.flatMap(expect("rendered")),
+            Effect.map((reply): RenderedPage => ({
+              page: index,
+              data: new Uint8Array(reply.data),
+              width: reply.width,
+              height: reply.height,
+              channels: 4,
+              dpi: reply.dpi
+            })),
+            Effect.mapError(readError(options.filename, limitMb))
+          )
+        return { pageCount: opened.pageCount, page, renderPage }
       })
 
     const inspect = (bytes: Uint8Array, filename: string) =>
@@ -396,7 +474,7 @@ const checkHeader = (bytes: Uint8Array, filename: string): Effect.Effect<void, E
 }
 
 /** Narrows a reply to the expected type; another reply (a failure) becomes the failure it reports. */
-const expect = <T extends "opened" | "page">(type: T) =>
+const expect = <T extends "opened" | "page" | "rendered">(type: T) =>
 (reply: ThreadReply): Effect.Effect<Extract<ThreadReply, { type: T }>, ThreadFailure> => {
   if (reply.type === type) return Effect.succeed(reply as Extract<ThreadReply, { type: T }>)
   if (reply.type === "failed") {
@@ -404,6 +482,10 @@ const expect = <T extends "opened" | "page">(type: T) =>
   }
   return Effect.fail({ kind: "corrupt", reason: `the PDF reader answered '${reply.type}' to a '${type}' request` })
 }
+
+/** A finite number above 0, else the default. */
+const positive = (value: number | undefined, fallback: number): number =>
+  value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback
 
 /** The bytes and the buffer to transfer: the array's own buffer when it spans it whole, else a copy's. */
 const movable = (bytes: Uint8Array): readonly [Uint8Array, ReadonlyArray<ArrayBuffer>] => {

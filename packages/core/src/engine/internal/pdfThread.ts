@@ -9,24 +9,37 @@
  * ArrayBuffers, so a flate bomb would grow the process by gigabytes under any heap limit: the guard below ends the
  * thread with `memoryExitCode` instead.
  *
+ * Pages are also rendered here (`render`): pdf.js draws on an @napi-rs/canvas canvas, and the pixels go back to the
+ * engine in a transferred ArrayBuffer, so neither the drawing nor a copy of the pixels happens on the event loop.
+ *
  * This module only types what the engine imports from it (`import type`): importing it for real would install the
  * guard and load pdf.js on the importing thread.
  */
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { parentPort, workerData } from "node:worker_threads"
-import type { PageText, TextItem } from "../PdfEngine.js"
+import type { PageDrawing, PageText, TextItem } from "../PdfEngine.js"
 
 /** What the engine sends to the thread. */
 export type ThreadRequest =
   | { readonly type: "open"; readonly bytes: Uint8Array }
   | { readonly type: "page"; readonly page: number }
+  | { readonly type: "render"; readonly page: number; readonly dpi: number; readonly maxPixels: number }
   | { readonly type: "close" }
 
 /** What the thread answers: one reply per request. */
 export type ThreadReply =
   | { readonly type: "opened"; readonly pageCount: number }
   | { readonly type: "page"; readonly page: PageText }
+  | {
+    readonly type: "rendered"
+    /** RGBA, row after row, `width * 4` bytes a row; transferred, not copied. */
+    readonly data: ArrayBuffer
+    readonly width: number
+    readonly height: number
+    /** The resolution it was rendered at: the one asked for, or less when `maxPixels` required it. */
+    readonly dpi: number
+  }
   | { readonly type: "closed" }
   | { readonly type: "failed"; readonly kind: "encrypted" | "corrupt"; readonly reason: string }
 
@@ -154,12 +167,252 @@ const readPage = async (index: number): Promise<ThreadReply> => {
     const item = toItem(raw as PdfTextItem, styles[raw.fontName], viewport.transform, Util.transform)
     if (item !== undefined) items.push(item)
   }
+  const drawing = await readDrawing(page, viewport.transform, viewport.width, viewport.height).catch(() => undefined)
   page.cleanup()
   return {
     type: "page",
-    page: { page: index, width: round(viewport.width), height: round(viewport.height), rotation: page.rotate, items }
+    page: {
+      page: index,
+      width: round(viewport.width),
+      height: round(viewport.height),
+      rotation: page.rotate,
+      items,
+      ...(drawing === undefined ? {} : { drawing })
+    }
   }
 }
+
+type Page = Awaited<ReturnType<Document["getPage"]>>
+
+/** The side of the grid image coverage is measured on: a cell counts as covered when its centre is under an image. */
+const GRID = 64
+
+/** An image painted over this much of the page hides the text drawn before it (an OCR'd scan's text layer). */
+const COVERING_IMAGE = 0.85
+
+/** More operators than a page is walked for: its drawing is left unknown rather than take seconds. */
+const MAX_OPERATORS = 2_000_000
+
+/**
+ * What the page's content stream draws, from pdf.js's operator list: the characters shown and how many of them no
+ * one can see (text render mode 3 or 7, as OCR tools write their text layer, or painted over afterwards by an image
+ * covering most of the page), how much of the page images cover, and how many paths it fills or strokes. Building
+ * the list parses the content stream again and decodes the page's images (the cost of knowing what is drawn).
+ */
+const readDrawing = async (page: Page, viewport: Matrix, width: number, height: number): Promise<PageDrawing> => {
+  const { OPS, Util } = await pdfjs
+  const list = await page.getOperatorList({ intent: "display", annotationMode: ANNOTATION_MODE })
+  if (list.fnArray.length > MAX_OPERATORS) throw new Error("too many operators")
+  const covered = new Uint8Array(GRID * GRID)
+  let ctm: Array<number> = [1, 0, 0, 1, 0, 0]
+  const stack: Array<{ ctm: Array<number>; mode: number }> = []
+  let mode = 0
+  let annotationDepth = 0
+  let glyphs = 0
+  let invisible = 0
+  let hiddenBelow = 0
+  let images = 0
+  let paths = 0
+  const cover = (m: ReadonlyArray<number>): number => {
+    const d = Util.transform([...viewport], [...m])
+    const xs = [d[4]!, d[0]! + d[4]!, d[2]! + d[4]!, d[0]! + d[2]! + d[4]!]
+    const ys = [d[5]!, d[1]! + d[5]!, d[3]! + d[5]!, d[1]! + d[3]! + d[5]!]
+    const [x0, x1] = [Math.min(...xs) / width, Math.max(...xs) / width]
+    const [y0, y1] = [Math.min(...ys) / height, Math.max(...ys) / height]
+    let cells = 0
+    for (let gy = Math.max(0, Math.ceil(y0 * GRID - 0.5)); gy < GRID && (gy + 0.5) / GRID <= y1; gy++) {
+      for (let gx = Math.max(0, Math.ceil(x0 * GRID - 0.5)); gx < GRID && (gx + 0.5) / GRID <= x1; gx++) {
+        covered[gy * GRID + gx] = 1
+        cells++
+      }
+    }
+    images++
+    return cells / (GRID * GRID)
+  }
+  const image = (m: ReadonlyArray<number>) => {
+    // text drawn so far is under this image if it covers most of the page
+    if (cover(m) >= COVERING_IMAGE) hiddenBelow = glyphs - invisible
+  }
+  const { fnArray, argsArray } = list
+  for (let i = 0; i < fnArray.length; i++) {
+    const fn = fnArray[i]
+    const args = argsArray[i] as Array<unknown> | null
+    if (fn === OPS.beginAnnotation) annotationDepth++
+    else if (fn === OPS.endAnnotation) annotationDepth = Math.max(0, annotationDepth - 1)
+    if (annotationDepth > 0) continue
+    switch (fn) {
+      case OPS.save:
+        stack.push({ ctm, mode })
+        break
+      case OPS.restore: {
+        const state = stack.pop()
+        if (state !== undefined) ({ ctm, mode } = state)
+        break
+      }
+      case OPS.transform:
+        ctm = Util.transform(ctm, args as Array<number>)
+        break
+      case OPS.paintFormXObjectBegin:
+        stack.push({ ctm, mode })
+        if (Array.isArray(args?.[0])) ctm = Util.transform(ctm, args[0] as Array<number>)
+        break
+      case OPS.paintFormXObjectEnd: {
+        const state = stack.pop()
+        if (state !== undefined) ({ ctm, mode } = state)
+        break
+      }
+      case OPS.setTextRenderingMode:
+        mode = typeof args?.[0] === "number" ? args[0] : 0
+        break
+      case OPS.showText:
+      case OPS.showSpacedText:
+      case OPS.nextLineShowText:
+      case OPS.nextLineSetSpacingShowText: {
+        const shown = countGlyphs(args?.[0])
+        glyphs += shown
+        // 3: neither fill nor stroke; 7: clip only
+        if (mode === 3 || mode === 7) invisible += shown
+        break
+      }
+      case OPS.paintImageXObject:
+      case OPS.paintInlineImageXObject:
+      case OPS.paintImageMaskXObject:
+      case OPS.paintSolidColorImageMask:
+        image(ctm)
+        break
+      case OPS.paintImageXObjectRepeat:
+      case OPS.paintImageMaskXObjectRepeat: {
+        // copies of one image at several places: [objId, scaleX, scaleY, positions] for images,
+        // [image, scaleX, skewX, skewY, scaleY, positions] for masks
+        const a = (args ?? []) as Array<unknown>
+        const [scaleX, skewX, skewY, scaleY, positions] = fn === OPS.paintImageXObjectRepeat
+          ? [a[1], 0, 0, a[2], a[3]]
+          : [a[1], a[2], a[3], a[4], a[5]]
+        if (typeof scaleX !== "number" || typeof scaleY !== "number") break
+        const at = positions as ArrayLike<number> | undefined
+        for (let p = 0; at !== undefined && p + 1 < at.length; p += 2) {
+          image(Util.transform(ctm, [scaleX, Number(skewX) || 0, Number(skewY) || 0, scaleY, at[p]!, at[p + 1]!]))
+        }
+        break
+      }
+      case OPS.paintInlineImageXObjectGroup:
+      case OPS.paintImageMaskXObjectGroup: {
+        const group = (fn === OPS.paintInlineImageXObjectGroup ? args?.[1] : args?.[0]) as
+          | ReadonlyArray<{ transform?: Array<number> }>
+          | undefined
+        for (const placed of Array.isArray(group) ? group : []) {
+          if (Array.isArray(placed?.transform)) image(Util.transform(ctm, placed.transform))
+        }
+        break
+      }
+      case OPS.constructPath:
+      case OPS.fill:
+      case OPS.eoFill:
+      case OPS.stroke:
+      case OPS.fillStroke:
+      case OPS.eoFillStroke:
+        paths++
+        break
+    }
+  }
+  let coveredCells = 0
+  for (const cell of covered) coveredCells += cell
+  return {
+    glyphs,
+    hiddenGlyphs: invisible + hiddenBelow,
+    invisibleGlyphs: invisible,
+    images,
+    imageCoverage: round(coveredCells / covered.length),
+    paths
+  }
+}
+
+/** Annotations as displayed with their form fields, the same for reading the drawing and rendering. */
+const ANNOTATION_MODE = 2 // AnnotationMode.ENABLE_FORMS
+
+/** Characters drawn by a text-showing operator's glyph array, not counting spaces. */
+const countGlyphs = (glyphs: unknown): number => {
+  if (!Array.isArray(glyphs)) return 0
+  let n = 0
+  for (const glyph of glyphs) {
+    if (glyph === null || typeof glyph !== "object") continue
+    const { unicode, isSpace } = glyph as { unicode?: unknown; isSpace?: unknown }
+    if (isSpace === true) continue
+    if (typeof unicode !== "string" || unicode.trim() !== "") n++
+  }
+  return n
+}
+
+/** The largest side a canvas may have. */
+const MAX_SIDE = 32_000
+
+/**
+ * A raster is held three times while it is handed over (the canvas, its bytes, the buffer that moves): the most
+ * pixels that fit in this share of the memory limit, so a raster alone never takes the thread over its limit.
+ */
+const RASTER_SHARE = 0.6
+
+/**
+ * Renders a page to RGBA pixels at `dpi` (72 is the page's size in points), on an opaque white background; a page
+ * whose raster would exceed `maxPixels` (or a side of MAX_SIDE, or what the memory limit allows) renders at the
+ * resolution that fits instead, never more. The pixels are copied once out of the canvas, in this thread, into a
+ * buffer that is transferred to the engine.
+ */
+const renderPage = async (index: number, dpi: number, maxPixels: number): Promise<ThreadReply> => {
+  if (document === undefined) throw new Error("no document is open")
+  const page = await document.getPage(index + 1)
+  const base = page.getViewport({ scale: 1 })
+  const memoryBound = Math.floor((limitBytes * RASTER_SHARE) / (3 * 4))
+  const scale = fitScale(base.width, base.height, dpi / 72, Math.min(maxPixels, memoryBound))
+  const viewport = page.getViewport({ scale })
+  const width = pixels(base.width, scale)
+  const height = pixels(base.height, scale)
+  const { createCanvas } = await canvasModule
+  const canvas = createCanvas(width, height)
+  const context = canvas.getContext("2d")
+  try {
+    await page.render({
+      canvas: canvas as never,
+      canvasContext: context as never,
+      viewport,
+      background: "white",
+      annotationMode: ANNOTATION_MODE
+    }).promise
+    // the canvas's own RGBA bytes (premultiplied, which on an opaque page is the same), about 4 times faster than
+    // getImageData; they live in native memory, which postMessage would copy on the receiving side (on the event
+    // loop): copy them here, in this thread, into a buffer that moves
+    const rgba = canvas.data()
+    const data = new ArrayBuffer(rgba.byteLength)
+    new Uint8Array(data).set(rgba)
+    return { type: "rendered", data, width, height, dpi: round(scale * 72) }
+  } finally {
+    // the canvas's pixels are native memory: give them back now, not at the next garbage collection
+    canvas.width = 0
+    canvas.height = 0
+    page.cleanup()
+  }
+}
+
+/** Pixels of a side of `points` at `scale`: whole pixels, a rounding error below a whole number not lost. */
+const pixels = (points: number, scale: number): number => Math.max(1, Math.floor(points * scale + 1e-6))
+
+/**
+ * The scale (pixels per point) for `wanted`, lowered when needed so the raster holds at most `maxPixels` and has no
+ * side longer than MAX_SIDE.
+ */
+const fitScale = (width: number, height: number, wanted: number, maxPixels: number): number => {
+  let scale = wanted
+  if (width * height * scale * scale > maxPixels) scale = Math.sqrt(maxPixels / (width * height))
+  if (Math.max(width, height) * scale > MAX_SIDE) scale = MAX_SIDE / Math.max(width, height)
+  // whole pixels can round a bound over by a hair: step down until they fit
+  while (
+    scale < wanted && (pixels(width, scale) * pixels(height, scale) > maxPixels ||
+      Math.max(pixels(width, scale), pixels(height, scale)) > MAX_SIDE)
+  ) scale *= 0.999
+  return scale
+}
+
+const canvasModule = import("@napi-rs/canvas")
 
 type Matrix = ReadonlyArray<number>
 
@@ -242,18 +495,23 @@ const answer = async (request: ThreadRequest): Promise<ThreadReply> => {
         return await open(request.bytes)
       case "page":
         return await readPage(request.page)
+      case "render":
+        return await renderPage(request.page, request.dpi, request.maxPixels)
       case "close":
         return await close()
     }
   } catch (error) {
     const reply = describe(error)
     // a page's failure names the page, counted from 1 as readers do
-    return request.type === "page" && reply.type === "failed" && reply.kind === "corrupt"
+    return (request.type === "page" || request.type === "render") && reply.type === "failed" &&
+        reply.kind === "corrupt"
       ? { ...reply, reason: `page ${request.page + 1}: ${reply.reason}` }
       : reply
   }
 }
 
 parentPort?.on("message", (request: ThreadRequest) => {
-  void answer(request).then((reply) => parentPort?.postMessage(reply))
+  void answer(request).then((reply) =>
+    parentPort?.postMessage(reply, reply.type === "rendered" ? [reply.data] : undefined)
+  )
 })

@@ -1,0 +1,52 @@
+/**
+ * The small figures the HTTP and text-layer benchmarks share: percentiles and medians, number formatting, the
+ * machine line that heads every table, and reading positive-number flags.
+ */
+import { cpus, loadavg, totalmem } from "node:os"
+
+/** Nearest-rank percentile of sorted values (`p` from 0 to 1); NaN when there are none. */
+export const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
+  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!
+
+/** The median (the mean of the middle two for an even count); NaN when there are none. */
+export const median = (values: ReadonlyArray<number>): number => {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** Three significant figures or so: 1234, 123, 12.3, 1.23. */
+export const fmt = (n: number): string =>
+  !Number.isFinite(n) ? "–" : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)
+
+/** Milliseconds: 123, 12.3, 1.2. */
+export const ms = (n: number): string => (!Number.isFinite(n) ? "–" : n >= 100 ? n.toFixed(0) : n.toFixed(1))
+
+/** The median, and the range when there is more than one value: `12.3 (11.0–13.1)`. */
+export const withRange = (values: ReadonlyArray<number>, format: (n: number) => string = fmt): string =>
+  values.length <= 1
+    ? format(values[0] ?? Number.NaN)
+    : `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`
+
+/** `Machine: 2 cores (CPU model), 24 GB RAM, linux x64; Node v20...; load average ...` for the top of a report. */
+export const machineLine = (loadAtStart: number): string => {
+  const cpu = cpus()
+  return `Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), ` +
+    `${(totalmem() / 1024 ** 3).toFixed(0)} GB RAM, ${process.platform} ${process.arch}; Node ${process.version}. ` +
+    `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`
+}
+
+/** A flag's value as a positive number, or `fallback` when unset; exits with a sentence when it is not one. */
+export const positive = (name: string, value: string | undefined, fallback: number): number => {
+  if (value === undefined || value === "") return fallback
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) {
+    process.stderr.write(`${name} must be a positive number, got ${JSON.stringify(value)}\n`)
+    process.exit(2)
+  }
+  return n
+}
+
+/** Milliseconds since an arbitrary origin, from the monotonic high-resolution clock. */
+export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6

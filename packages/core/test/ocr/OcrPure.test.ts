@@ -1,0 +1,129 @@
+/**
+ * The OCR engine's pure parts on hand-built inputs: minimum-area rectangles, unclip, DB post-processing of a
+ * synthetic probability map, CTC decoding, word-space recovery and reading order.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { ctcClasses, ctcDecode } from "../../src/engine/internal/ocr/ctcDecode.js"
+import { dbPostprocess } from "../../src/engine/internal/ocr/dbPostprocess.js"
+import { detSize } from "../../src/engine/internal/ocr/detInput.js"
+import { minAreaRect, type Point } from "../../src/engine/internal/ocr/minAreaRect.js"
+import { readingOrder } from "../../src/engine/internal/ocr/readingOrder.js"
+import { unclip, unclipDistance } from "../../src/engine/internal/ocr/unclip.js"
+import { withWordSpaces } from "../../src/engine/internal/ocr/wordSpaces.js"
+
+const close = (a: ReadonlyArray<Point>, b: ReadonlyArray<Point>) =>
+  a.forEach((p, i) => {
+    expect(p[0]).toBeCloseTo(b[i]![0], 6)
+    expect(p[1]).toBeCloseTo(b[i]![1], 6)
+  })
+
+describe("minAreaRect", () => {
+  it("fits an axis-aligned rectangle, corners from top-left clockwise", () => {
+    const pts: Array<Point> = [[10, 5], [30, 5], [30, 15], [10, 15], [20, 10], [12, 7]]
+    const r = minAreaRect(pts)
+    close(r.corners, [[10, 5], [30, 5], [30, 15], [10, 15]])
+    expect([r.short, r.long]).toEqual([10, 20])
+  })
+
+  it("fits a rotated rectangle", () => {
+    const a = Math.PI / 12
+    const rot = ([x, y]: Point): Point => [100 + x * Math.cos(a) - y * Math.sin(a), 50 + x * Math.sin(a) + y * Math.cos(a)]
+    const corners: Array<Point> = [[0, 0], [40, 0], [40, 8], [0, 8]].map((p) => rot(p as unknown as Point))
+    const r = minAreaRect([...corners, rot([20, 4])])
+    expect(r.long).toBeCloseTo(40, 6)
+    expect(r.short).toBeCloseTo(8, 6)
+    close(r.corners, [corners[0]!, corners[1]!, corners[2]!, corners[3]!])
+  })
+})
+
+describe("unclip", () => {
+  it("grows each side by area * ratio / perimeter", () => {
+    expect(unclipDistance(100, 10, 1.5)).toBeCloseTo((1000 * 1.5) / 220, 9)
+    const r = unclip(minAreaRect([[0, 0], [100, 0], [100, 10], [0, 10]]), 1.5)
+    const d = (1000 * 1.5) / 220
+    close(r.corners, [[-d, -d], [100 + d, -d], [100 + d, 10 + d], [-d, 10 + d]])
+  })
+})
+
+describe("dbPostprocess", () => {
+  it("turns a text kernel into one unclipped box in source coordinates, and drops faint or tiny regions", () => {
+    const w = 64
+    const h = 32
+    const prob = new Float32Array(w * h)
+    const fill = (x0: number, y0: number, x1: number, y1: number, p: number) => {
+      for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) prob[y * w + x] = p
+    }
+    fill(10, 10, 49, 15, 0.9) // a text kernel
+    fill(55, 20, 60, 25, 0.35) // above the pixel threshold, below the box threshold
+    fill(2, 28, 3, 29, 0.9) // too small
+    const boxes = dbPostprocess(prob, w, h, 2 * w, 2 * h)
+    expect(boxes).toHaveLength(1)
+    const d = (39 * 5 * 1.5) / (2 * 44)
+    const [tl, , br] = boxes[0]!.quad
+    expect(tl).toEqual([Math.round(2 * (10 - d)), Math.round(2 * (10 - d))])
+    expect(br).toEqual([Math.round(2 * (49 + d)), Math.round(2 * (15 + d))])
+    expect(boxes[0]!.score).toBeCloseTo(0.9, 5)
+    expect(dbPostprocess(new Float32Array(w * h), w, h, w, h)).toEqual([])
+  })
+
+  it("scales pages to multiples of 32 within the side limit, never enlarging", () => {
+    expect(detSize(1000, 2000, 1280)).toEqual({ width: 640, height: 1280 })
+    expect(detSize(100, 50, 1280)).toEqual({ width: 96, height: 64 })
+    expect(detSize(5, 5, 1280)).toEqual({ width: 32, height: 32 })
+  })
+})
+
+describe("ctcDecode", () => {
+  const classes = ctcClasses("a\nb\nc\n")
+  /** A probability tensor with one hot class per step. */
+  const onehot = (steps: ReadonlyArray<number>) => {
+    const out = new Float32Array(steps.length * classes.length)
+    steps.forEach((c, t) => (out[t * classes.length + c] = 0.9))
+    return out
+  }
+
+  it("merges repeats, drops blanks, maps the last class to a space and keeps step spans", () => {
+    expect(classes).toEqual(["", "a", "b", "c", " "])
+    const line = ctcDecode(onehot([1, 1, 0, 1, 2, 0, 4, 3, 3]), 0, 9, classes)
+    expect(line.chars.map((c) => c.char).join("")).toBe("aab c")
+    expect(line.chars.map((c) => [c.first, c.last])).toEqual([[0, 1], [3, 3], [4, 4], [6, 6], [7, 8]])
+    expect(line.confidence).toBeCloseTo(0.9, 6)
+    expect(ctcDecode(onehot([0, 0]), 0, 2, classes)).toMatchObject({ chars: [], confidence: 0 })
+  })
+})
+
+describe("withWordSpaces", () => {
+  /** A 48-high strip with black glyph blocks at the given column ranges, text rows 12..35. */
+  const strip = (blocks: ReadonlyArray<[number, number]>, width = 200) => {
+    const gray = new Uint8Array(width * 48).fill(255)
+    for (const [x0, x1] of blocks) for (let y = 12; y < 36; y++) for (let x = x0; x < x1; x++) gray[y * width + x] = 0
+    return { gray, width, height: 48 }
+  }
+  const chars = (text: string, centres: ReadonlyArray<number>) =>
+    [...text].map((char, i) => ({ char, first: centres[i]! / 4, last: centres[i]! / 4, prob: 1 }))
+
+  it("puts a space where the blank between letters is wide, not between close letters", () => {
+    // glyphs 12 px wide; gaps of 3 px inside words and 16 px between them
+    const blocks: Array<[number, number]> = [[0, 12], [15, 27], [43, 55], [58, 70]]
+    const cs = chars("abcd", blocks.map(([a, b]) => Math.floor((a + b) / 2 / 4) * 4))
+    expect(withWordSpaces(cs, strip(blocks), 4)).toBe("ab cd")
+    expect(withWordSpaces(cs, strip(blocks), 4, { minGap: 0, minRatio: 3 })).toBe("abcd")
+  })
+
+  it("keeps the spaces the recogniser read and adds none to a blank strip", () => {
+    const cs = chars("a b", [4, 40, 80])
+    expect(withWordSpaces(cs, strip([]), 4)).toBe("a b")
+  })
+})
+
+describe("readingOrder", () => {
+  it("groups boxes into rows top to bottom, left to right within a row", () => {
+    const boxes = [
+      [300, 52, 400, 70], // row 1, right
+      [10, 10, 200, 30], // row 0
+      [10, 50, 150, 72], // row 1, left
+      [10, 90, 100, 110] // row 2
+    ] as const
+    expect(readingOrder(boxes)).toEqual([[1], [2, 0], [3]])
+  })
+})
