@@ -502,6 +502,12 @@ describe("bad input gets its own status and one sentence, and the server keeps s
     await expectServing()
   })
 
+  it("an image that cannot be decoded: 422 ImageUnreadable", async () => {
+    const truncatedPng = new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0])])
+    await expectError(await upload(open, truncatedPng, "scan.png"), 422, "ImageUnreadable", { filename: "scan.png" })
+    await expectServing()
+  })
+
   it("a refused upload leaves no job and no file behind", async () => {
     const before = await json(await fetch(`${open}/tasks`))
     const blobsBefore = readdirSync(join(dataDir, "blobs")).length

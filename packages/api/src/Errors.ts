@@ -150,7 +150,7 @@ export class EmptyFile extends Schema.TaggedError<EmptyFile>()(
   HttpApiSchema.annotations({ status: 400 })
 ) {
   override get message() {
-    return `The file '${this.filename}' is empty; upload the PDF's content.`
+    return `The file '${this.filename}' is empty; upload the document's content (a PDF or a page image).`
   }
 }
 
@@ -185,7 +185,8 @@ export class NotAPdf extends Schema.TaggedError<NotAPdf>()(
   HttpApiSchema.annotations({ status: 415 })
 ) {
   override get message() {
-    return `The file '${this.filename}' is not a PDF (it looks like ${this.detected}); upload a PDF.`
+    return `The file '${this.filename}' is not a PDF (it looks like ${this.detected}); upload a PDF, or a page ` +
+      `image (PNG, JPEG, TIFF, WebP).`
   }
 }
 
@@ -244,3 +245,28 @@ const formatBytes = (bytes: number): string =>
     : bytes >= 1024
     ? `${Number((bytes / 1024).toFixed(1))} KB`
     : `${bytes} bytes`
+
+/** An image whose pixels (or one frame's) are more than the limit; refused before decoding. */
+export class ImageTooLarge extends Schema.TaggedError<ImageTooLarge>()(
+  "ImageTooLarge",
+  { filename: Schema.String, width: Schema.Number, height: Schema.Number, limit_pixels: Schema.Number },
+  HttpApiSchema.annotations({ status: 413 })
+) {
+  override get message() {
+    return `The image '${this.filename}' is ${this.width} x ${this.height} pixels, more than the limit of ` +
+      `${(this.limit_pixels / 1e6).toFixed(0)} megapixels; scale it down (300 DPI is plenty for OCR) and upload it ` +
+      `again.`
+  }
+}
+
+/** An image that cannot be decoded: truncated, corrupt, or with a zero width or height. */
+export class ImageUnreadable extends Schema.TaggedError<ImageUnreadable>()(
+  "ImageUnreadable",
+  { filename: Schema.String, format: Schema.String, reason: Schema.String },
+  HttpApiSchema.annotations({ status: 422 })
+) {
+  override get message() {
+    return `The ${this.format.toUpperCase()} image '${this.filename}' cannot be decoded (${this.reason}); check that ` +
+      `the file is complete, or re-save it from an image editor.`
+  }
+}

@@ -25,6 +25,8 @@ import {
   EmptyFile,
   EncryptedPdf,
   FileTooLarge,
+  ImageTooLarge,
+  ImageUnreadable,
   InvalidStatusFilter,
   JobCancelled,
   JobFailed,
@@ -100,6 +102,8 @@ export const ErrorBodies = {
   NotAPdf: ErrorBody(NotAPdf),
   EncryptedPdf: ErrorBody(EncryptedPdf),
   CorruptPdf: ErrorBody(CorruptPdf),
+  ImageTooLarge: ErrorBody(ImageTooLarge),
+  ImageUnreadable: ErrorBody(ImageUnreadable),
   StoreUnavailable: ErrorBody(StoreUnavailable),
   Unauthorized: ErrorBody(Unauthorized),
   InvalidStatusFilter: ErrorBody(InvalidStatusFilter)
@@ -209,6 +213,8 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .addError(ErrorBodies.NotAPdf)
       .addError(ErrorBodies.EncryptedPdf)
       .addError(ErrorBodies.CorruptPdf)
+      .addError(ErrorBodies.ImageTooLarge)
+      .addError(ErrorBodies.ImageUnreadable)
       .annotate(OpenApi.Summary, "Upload a PDF for processing; returns at once with the job's id.")
   )
   .add(

@@ -1,9 +1,9 @@
 /**
  * Admission: the check a submission passes before it becomes a job, so a user who sends the wrong file hears it at
- * once (not a PDF, encrypted, unreadable) instead of from a failed job later. Optional: without it, every file is
+ * once (not a PDF nor an image, encrypted, unreadable, too many pixels) instead of from a failed job later. Optional: without it, every file is
  * accepted and the job's handler reports what is wrong.
  */
-import type { CorruptPdf, EmptyFile, EncryptedPdf, NotAPdf } from "@scriptorium/api"
+import type { CorruptPdf, EmptyFile, EncryptedPdf, ImageTooLarge, ImageUnreadable, NotAPdf } from "@scriptorium/api"
 import { Context, type Effect } from "effect"
 
 /** What admission learned about an accepted file. */
@@ -13,7 +13,7 @@ export interface Admitted {
 }
 
 /** The errors of a refused submission. */
-export type AdmissionError = EmptyFile | NotAPdf | EncryptedPdf | CorruptPdf
+export type AdmissionError = EmptyFile | NotAPdf | EncryptedPdf | CorruptPdf | ImageTooLarge | ImageUnreadable
 
 /** Checks a submission's content before a job is created. */
 export interface Admission {

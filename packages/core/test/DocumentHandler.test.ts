@@ -241,7 +241,8 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
         filename: "scan.png",
         content: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
       }))
-      expect(png.message).toBe("The file 'scan.png' is not a PDF (it looks like a PNG image); upload a PDF.")
+      expect(png._tag).toBe("ImageUnreadable")
+      expect(png.message).toContain("The PNG image 'scan.png' cannot be decoded")
       const locked = yield* Effect.flip(
         s.submit({ filename: "locked.pdf", content: file("pdfs-real/issue6010_1.pdf") })
       )
@@ -260,7 +261,7 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       const job = yield* s.submit({ filename: "notes.pdf", content: new TextEncoder().encode("just some notes\n") })
       const failed = yield* s.wait(job.job_id, { timeoutMs: JOB_LIMIT_MS })
       expect([failed.status, failed.attempts]).toEqual(["failed", 1])
-      expect(failed.error_message).toBe("The file 'notes.pdf' is not a PDF (it looks like plain text); upload a PDF.")
+      expect(failed.error_message).toBe("The file 'notes.pdf' is not a PDF (it looks like plain text); upload a PDF, or a page image (PNG, JPEG, TIFF, WebP).")
     }).pipe(Effect.provide(stack())))
 })
 

@@ -176,7 +176,7 @@ const stack = () => {
 }
 
 describe.skipIf(!haveCorpus)("Image uploads as jobs", () => {
-  it.live("an image is admitted with its page count and becomes a job of its pages, routed to OCR", () =>
+  it.live("an image is admitted with its page count and becomes a job of its pages, routed to OCR; a pixel bomb is refused", () =>
     Effect.gen(function*() {
       const s = yield* Scriptorium.Scriptorium
       const receipt = yield* s.submit({ filename: "receipt.jpg", content: file("sroie-dev/sroie_032.jpg") })
@@ -190,12 +190,11 @@ describe.skipIf(!haveCorpus)("Image uploads as jobs", () => {
         ) as { pages: Array<{ source: string; route: { decision: string; reason: string }; width: number }> }
         expect(document.pages.map((p) => [p.source, p.route.decision])).toEqual(Array(pages).fill(["none", "ocr"]))
       }
-      // a 20000 x 20000 image is admitted (it is an image) and its job fails with the sentence
+      // a 20000 x 20000 image is refused at submit, from its header, with the sentence and no job
       const bomb = yield* Effect.promise(pngBomb)
-      const big = yield* s.submit({ filename: "bomb.png", content: bomb })
-      const failed = yield* s.wait(big.job_id, { timeoutMs: 30_000 })
-      expect(failed.status).toBe("failed")
-      expect(failed.error_message).toContain("is 20000 x 20000 pixels, more than the limit")
+      const big = yield* Effect.flip(s.submit({ filename: "bomb.png", content: bomb }))
+      expect(big._tag).toBe("ImageTooLarge")
+      expect(big.message).toContain("is 20000 x 20000 pixels, more than the limit")
       // a GIF is still not accepted
       const gif = yield* Effect.flip(s.submit({ filename: "a.gif", content: new TextEncoder().encode("GIF89a....") }))
       expect(gif._tag).toBe("NotAPdf")

@@ -7,7 +7,7 @@
  * in preprocessing, post-processing or decoding fails the test while run-to-run noise does not.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { OcrEngine } from "@scriptorium/core"
+import { ImageInput, OcrEngine } from "@scriptorium/core"
 import { Effect, Either } from "effect"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
@@ -69,7 +69,7 @@ const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math
 const spaces = (s: string) => (s.match(/ /g) ?? []).length
 
 const engine = OcrEngine.layer()
-const decode = (bytes: Uint8Array) => OcrEngine.decodeImage(bytes)
+const decode = (bytes: Uint8Array) => ImageInput.decodePage(bytes, "image", 0)
 const file = (path: string) => new Uint8Array(readFileSync(path))
 const uw3Lines = haveUw3 ? readdirSync(uw3).filter((f) => f.endsWith(".bin.png")).sort() : []
 const gtOf = (line: string) => norm(readFileSync(`${uw3}${line.replace(".bin.png", ".gt.txt")}`, "utf8"))
@@ -190,14 +190,14 @@ describe("OcrEngine", () => {
         expect(page.text.split("\n")).toHaveLength(new Set(rows).size)
       }))
 
-    it.effect("refuses a zero-size image with EmptyImage", () =>
+    it.effect("refuses a zero-size image: an empty file, and a raw image with no pixels", () =>
       Effect.gen(function*() {
         const ocr = yield* OcrEngine.OcrEngine
         const raw = yield* Effect.flip(ocr.recognize({ data: new Uint8Array(0), width: 0, height: 10, channels: 3 }))
-        expect(raw._tag).toBe("EmptyImage")
+        expect(raw._tag).toBe("InvalidImage")
+        expect(raw.message).toContain("0 x 10")
         const file = yield* Effect.flip(decode(new Uint8Array(0)))
-        expect(file._tag).toBe("EmptyImage")
-        expect(file.message).toContain("no pixels")
+        expect(file._tag).toBe("EmptyFile")
       }))
 
     it.effect("refuses a 20000 x 20000 image before allocating its pixels", () =>
@@ -206,7 +206,7 @@ describe("OcrEngine", () => {
         const raw = yield* Effect.flip(
           ocr.recognize({ data: new Uint8Array(3), width: 20_000, height: 20_000, channels: 3 })
         )
-        expect(raw._tag).toBe("ImageTooLarge")
+        expect(raw._tag).toBe("InvalidImage")
         // a real PNG whose header says 20000 x 20000 (the pixel data would need 1.2 GB)
         const png = new Uint8Array(yield* Effect.promise(() =>
           sharp({ create: { width: 16, height: 16, channels: 3, background: "#fff" } }).png().toBuffer()
@@ -229,13 +229,13 @@ describe("OcrEngine", () => {
             .toBuffer()
         ))
         const truncated = yield* Effect.flip(decode(jpeg.subarray(0, Math.floor(jpeg.length / 2))))
-        expect(truncated._tag).toBe("CorruptImage")
+        expect(truncated._tag).toBe("ImageUnreadable")
         const garbage = jpeg.slice()
         garbage.fill(7, 20)
         const corrupt = yield* Effect.flip(decode(garbage))
-        expect(corrupt._tag).toBe("CorruptImage")
+        expect(corrupt._tag).toBe("ImageUnreadable")
         const noise = yield* Effect.flip(decode(new TextEncoder().encode("this is not an image at all")))
-        expect(noise._tag).toBe("CorruptImage")
+        expect(noise._tag).toBe("ImageUnreadable")
         const short = yield* Effect.flip(ocr.recognize({ data: new Uint8Array(10), width: 10, height: 10, channels: 3 }))
         expect(short._tag).toBe("InvalidImage")
       }))

@@ -86,7 +86,7 @@ describe.skipIf(!haveCorpus)(`PdfEngine${haveCorpus ? "" : " (skipped: ../shared
       const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
       const notPng = yield* Effect.flip(engine.inspect(png, "scan.png"))
       expect(notPng._tag).toBe("NotAPdf")
-      expect(notPng.message).toBe("The file 'scan.png' is not a PDF (it looks like a PNG image); upload a PDF.")
+      expect(notPng.message).toBe("The file 'scan.png' is not a PDF (it looks like a PNG image); upload a PDF, or a page image (PNG, JPEG, TIFF, WebP).")
       const text = yield* Effect.flip(engine.inspect(new TextEncoder().encode("Dear reader,\nhello.\n"), "a.pdf"))
       expect(text.message).toContain("it looks like plain text")
       const html = yield* Effect.flip(engine.inspect(new TextEncoder().encode("\n<!DOCTYPE html><html>"), "b.pdf"))

@@ -7,38 +7,14 @@
  * few kilobytes of PNG) is refused before any pixel is decoded; an empty, zero-size or corrupt file is refused with
  * its own error. sharp decodes on libuv's thread pool, never on the event loop.
  */
-import { HttpApiSchema } from "@effect/platform"
-import { EmptyFile } from "@scriptorium/api"
-import { Effect, Schema } from "effect"
+import { EmptyFile, ImageTooLarge, ImageUnreadable } from "@scriptorium/api"
+import { Effect } from "effect"
 import sharp from "sharp"
 
 /** The image formats accepted as page images. */
 export type ImageFormat = "png" | "jpeg" | "tiff" | "webp"
 
-/** An image whose pixels (or one frame's) are more than the limit; refused before decoding. */
-export class ImageTooLarge extends Schema.TaggedError<ImageTooLarge>()(
-  "ImageTooLarge",
-  { filename: Schema.String, width: Schema.Number, height: Schema.Number, limit_pixels: Schema.Number },
-  HttpApiSchema.annotations({ status: 413 })
-) {
-  override get message() {
-    return `The image '${this.filename}' is ${this.width} x ${this.height} pixels, more than the limit of ` +
-      `${(this.limit_pixels / 1e6).toFixed(0)} megapixels; scale it down (300 DPI is plenty for OCR) and upload it ` +
-      `again.`
-  }
-}
-
-/** An image that cannot be decoded: truncated, corrupt, or with a zero width or height. */
-export class ImageUnreadable extends Schema.TaggedError<ImageUnreadable>()(
-  "ImageUnreadable",
-  { filename: Schema.String, format: Schema.String, reason: Schema.String },
-  HttpApiSchema.annotations({ status: 422 })
-) {
-  override get message() {
-    return `The ${this.format.toUpperCase()} image '${this.filename}' cannot be decoded (${this.reason}); check that ` +
-      `the file is complete, or re-save it from an image editor.`
-  }
-}
+export { ImageTooLarge, ImageUnreadable }
 
 /** Why an image upload cannot be used. */
 export type ImageInputError = EmptyFile | ImageTooLarge | ImageUnreadable

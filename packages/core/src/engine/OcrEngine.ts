@@ -4,8 +4,8 @@
  *
  * `recognize` detects text boxes (DB post-processing), cuts each out, reads it (CTC), puts back the word spaces the
  * recogniser drops, and returns the lines in reading order, in the input image's pixel coordinates.
- * `recognizeLine` reads an image that already is one line of text. `decodeImage` turns an image file into the raw
- * pixels both take, with a pixel limit checked before decoding.
+ * `recognizeLine` reads an image that already is one line of text. Image files are decoded into the raw pixels both
+ * take by ImageInput.
  *
  * The two ONNX sessions are created once, when the layer is built, shared by every call and released with the
  * layer's scope. At most `maxConcurrentPages` pages are processed at once, which bounds memory: the detector's input
@@ -20,12 +20,8 @@ import { dirname, join } from "node:path"
 import * as ort from "onnxruntime-node"
 import { ctcClasses, ctcDecode, type CtcLine } from "./internal/ocr/ctcDecode.js"
 import { dbPostprocess, type DbOptions, defaultDbOptions } from "./internal/ocr/dbPostprocess.js"
-import { decodeImage as decode } from "./internal/ocr/decodeImage.js"
 import { detInput } from "./internal/ocr/detInput.js"
 import {
-  CorruptImage,
-  EmptyImage,
-  ImageTooLarge,
   InvalidImage,
   type OcrError,
   OcrRuntimeError
@@ -36,7 +32,7 @@ import { readingOrder } from "./internal/ocr/readingOrder.js"
 import { type RawImage, type RgbImage, toRgb } from "./internal/ocr/rgbImage.js"
 import { withWordSpaces } from "./internal/ocr/wordSpaces.js"
 
-export { CorruptImage, EmptyImage, ImageTooLarge, InvalidImage, type OcrError, OcrRuntimeError }
+export { InvalidImage, type OcrError, OcrRuntimeError }
 export type { RawImage }
 
 /** One line of text found on a page. */
@@ -122,18 +118,8 @@ export interface OcrEngine {
 /** The OcrEngine service tag. */
 export const OcrEngine = Context.GenericTag<OcrEngine>("@scriptorium/core/OcrEngine")
 
-/** The default pixel limit: 100 megapixels (a 300 dpi A3 page is 17). */
+/** The default pixel limit of a raw image: 100 megapixels (a 300 dpi A3 page is 17). */
 export const DEFAULT_MAX_PIXELS = 100_000_000
-
-/**
- * Decodes an image file (PNG, JPEG, TIFF, WebP, ...) into raw RGB, refusing images over `maxPixels` before
- * decoding them; CMYK, 16-bit, grey and alpha images are converted.
- */
-export const decodeImage = (
-  bytes: Uint8Array,
-  options: { readonly maxPixels?: number | undefined } = {}
-): Effect.Effect<RawImage, EmptyImage | ImageTooLarge | CorruptImage> =>
-  decode(bytes, options.maxPixels ?? DEFAULT_MAX_PIXELS)
 
 const REC_HEIGHT = 48
 
@@ -203,8 +189,10 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
         if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) {
           return yield* new InvalidImage({ reason: `the size ${width} x ${height} is not a whole number of pixels` })
         }
-        if (width === 0 || height === 0) return yield* new EmptyImage({ width, height })
-        if (width * height > maxPixels) return yield* new ImageTooLarge({ width, height, maxPixels })
+        if (width === 0 || height === 0) return yield* new InvalidImage({ reason: `it is ${width} x ${height} pixels` })
+        if (width * height > maxPixels) {
+          return yield* new InvalidImage({ reason: `${width} x ${height} is more than ${maxPixels} pixels` })
+        }
         if (channels !== 3 && channels !== 4) {
           return yield* new InvalidImage({ reason: `${String(channels)} channels; give 3 (RGB) or 4 (RGBA)` })
         }

@@ -5,10 +5,9 @@
  * memory: a file that needs longer or more is admitted without a page count, and its job reports what is wrong.
  */
 import { Duration, Effect, Layer } from "effect"
-import { NotAPdf } from "@scriptorium/api"
 import { Admission, type AdmissionError, type Admitted } from "../Admission.js"
 import * as ImageInput from "./ImageInput.js"
-import { describeContent, PdfEngine } from "./PdfEngine.js"
+import { PdfEngine } from "./PdfEngine.js"
 
 /** How long the check may take. */
 export interface PdfAdmissionConfig {
@@ -22,9 +21,10 @@ export const make = (config: PdfAdmissionConfig = {}): Effect.Effect<Admission, 
     check: ({ bytes, filename }) =>
       (ImageInput.sniff(bytes) !== undefined
         ? checkImage(bytes, filename)
-        : Effect.map(engine.inspect(bytes, filename), (info): Admitted => ({ total_pages: info.pages }))).pipe(
-        // out of memory is a limit of this engine, not proof the file is bad: the job will say what happened
-        Effect.catchTag("PdfOutOfMemory", () => Effect.succeed<Admitted>({})),
+        : Effect.map(engine.inspect(bytes, filename), (info): Admitted => ({ total_pages: info.pages })).pipe(
+          // out of memory is a limit of this engine, not proof the file is bad: the job will say what happened
+          Effect.catchTag("PdfOutOfMemory", () => Effect.succeed<Admitted>({}))
+        )).pipe(
         // the timeout interrupts the inspection, which stops its thread
         Effect.timeoutTo({
           duration: Duration.millis(config.timeoutMs ?? 5_000),
@@ -34,19 +34,9 @@ export const make = (config: PdfAdmissionConfig = {}): Effect.Effect<Admission, 
       )
   }))
 
-/**
- * An image's page count from its header. Admission's errors are the PDF ones for now: an image that cannot be
- * decoded is refused as an unaccepted file (415, named by what it looks like), and one over the pixel limit is
- * admitted without a page count so that its job fails with ImageTooLarge's sentence.
- */
+/** An image's page count from its header; an image that cannot be decoded or has too many pixels is refused. */
 const checkImage = (bytes: Uint8Array, filename: string): Effect.Effect<Admitted, AdmissionError> =>
-  ImageInput.inspect(bytes, filename).pipe(
-    Effect.map((info): Admitted => ({ total_pages: info.pages })),
-    Effect.catchTags({
-      ImageUnreadable: () => Effect.fail(new NotAPdf({ filename, detected: describeContent(bytes) })),
-      ImageTooLarge: () => Effect.succeed<Admitted>({})
-    })
-  )
+  Effect.map(ImageInput.inspect(bytes, filename), (info): Admitted => ({ total_pages: info.pages }))
 
 /** The check as a layer; it needs a PdfEngine (`PdfEngine.layer()`). */
 export const layer = (config: PdfAdmissionConfig = {}): Layer.Layer<Admission, never, PdfEngine> =>
