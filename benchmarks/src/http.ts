@@ -31,6 +31,7 @@ import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import * as CpuProfile from "./internal/CpuProfile.js"
 import * as Load from "./internal/Load.js"
+import { runMain } from "./internal/Main.js"
 import type { FromBare, ToBare } from "./internal/bare-server.js"
 import { cpuSeconds, type ServerProcess, startServer } from "./internal/ServerProcess.js"
 import { fmt, machineLine, median, ms, nowMs, positive, withRange } from "./internal/Stats.js"
@@ -482,19 +483,4 @@ const cleanUp = async () => {
   rmSync(tempRoot, { recursive: true, force: true })
 }
 
-process.once("SIGINT", () => {
-  log("Interrupted; cleaning up")
-  void cleanUp().finally(() => process.exit(130))
-})
-
-main().then(
-  async () => {
-    await cleanUp()
-    process.exit(0)
-  },
-  async (error: unknown) => {
-    log(`HTTP benchmark failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-    await cleanUp()
-    process.exit(1)
-  }
-)
+runMain("HTTP", main, cleanUp)

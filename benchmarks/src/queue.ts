@@ -35,10 +35,11 @@ import { startTestPostgres, type TestPostgres } from "@scriptorium/store-pg/test
 import { Effect, Fiber, Stream } from "effect"
 import { type ChildProcess, fork } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
-import { cpus, loadavg, tmpdir, totalmem } from "node:os"
+import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
+import { failNow, runMain } from "./internal/Main.js"
 import {
   type Backend,
   bossPollingIntervalSeconds,
@@ -52,6 +53,7 @@ import {
   storeRuntime,
   type ToWorker
 } from "./internal/QueueHarness.js"
+import { fmt, machineLine, median, ms, percentile, positive, withRange } from "./internal/Stats.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -90,16 +92,6 @@ try {
 if (flags.help) {
   process.stdout.write(usage)
   process.exit(0)
-}
-
-const positive = (name: string, value: string | undefined, fallback: number): number => {
-  if (value === undefined || value === "") return fallback
-  const n = Number(value)
-  if (!Number.isFinite(n) || n <= 0) {
-    process.stderr.write(`${name} must be a positive number, got ${JSON.stringify(value)}\n`)
-    process.exit(2)
-  }
-  return n
 }
 
 const quick = flags.quick
@@ -386,16 +378,6 @@ const measureLatency = async (session: Session, samples: number, gapMs: number):
   return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies[latencies.length - 1]! }
 }
 
-/** Nearest-rank percentile of sorted values. */
-const percentile = (sorted: ReadonlyArray<number>, p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!
-
-const median = (values: ReadonlyArray<number>) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Databases
 
@@ -488,17 +470,10 @@ const main = async () => {
 // ---------------------------------------------------------------------------------------------------------------
 // The table
 
-const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2))
-const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1))
 const ratio = (a: number, b: number) => {
   const r = a / b
   return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toPrecision(2)}×`
 }
-
-const withRange = (values: ReadonlyArray<number>) =>
-  values.length === 1
-    ? fmt(values[0]!)
-    : `${fmt(median(values))} (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`
 
 const report = (
   results: Map<string, Results>,
@@ -506,15 +481,14 @@ const report = (
   pgVersion: string,
   elapsedS: number
 ): string => {
-  const cpu = cpus()
   const lines: Array<string> = []
   lines.push(`## Queue: no-op jobs (${new Date().toISOString().slice(0, 10)})`)
   lines.push("")
   lines.push(
-    `Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), ` +
-      `${(totalmem() / 1024 ** 3).toFixed(0)} GB RAM, ${process.platform} ${process.arch}; Node ${process.version}; ` +
-      `PostgreSQL ${pgVersion}${env["DATABASE_URL"] ? " (DATABASE_URL)" : " (throwaway local server, fsync off)"}. ` +
-      `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`
+    machineLine(
+      loadAtStart,
+      `PostgreSQL ${pgVersion}${env["DATABASE_URL"] ? " (DATABASE_URL)" : " (throwaway local server, fsync off)"}`
+    )
   )
   lines.push(
     `Throughput: ${options.sqliteJobs} jobs per run on SQLite, ${options.pgJobs} on PostgreSQL` +
@@ -627,23 +601,7 @@ const cleanUp = async () => {
 
 /** Ends the run at once, from outside the measurement's own flow (e.g. a worker process died). */
 function fatal(message: string): void {
-  log(`Queue benchmark failed: ${message}`)
-  void cleanUp().finally(() => process.exit(1))
+  failNow("Queue", message, cleanUp)
 }
 
-process.once("SIGINT", () => {
-  log("Interrupted; cleaning up")
-  void cleanUp().finally(() => process.exit(130))
-})
-
-main().then(
-  async () => {
-    await cleanUp()
-    process.exit(0)
-  },
-  async (error: unknown) => {
-    log(`Queue benchmark failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-    await cleanUp()
-    process.exit(1)
-  }
-)
+runMain("Queue", main, cleanUp)

@@ -23,6 +23,7 @@ import {
   collectBytes,
   DocumentHandler,
   type JobHandler,
+  OcrEngine,
   PdfEngine,
   Scriptorium,
   Worker
@@ -30,13 +31,14 @@ import {
 import { LocalBlobStore } from "@scriptorium/storage-local"
 import { SqliteJobStore } from "@scriptorium/store-sqlite"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
-import { fork } from "node:child_process"
+import { type ChildProcess, fork } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { basename, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import * as CpuProfile from "./internal/CpuProfile.js"
+import { runMain } from "./internal/Main.js"
 import { fmt, machineLine, median, nowMs, positive, withRange } from "./internal/Stats.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -122,7 +124,7 @@ const runChild = async (concurrency: number): Promise<ChildResult> => {
   const files = names.map((name) => ({ name, content: new Uint8Array(readFileSync(join(options.corpus, name))) }))
 
   const handlerTimes = new Map<string, number>()
-  const timed: JobHandler<BlobStore | PdfEngine.PdfEngine> = (context) =>
+  const timed: JobHandler<BlobStore | PdfEngine.PdfEngine | OcrEngine.OcrEngine> = (context) =>
     Effect.suspend(() => {
       const started = nowMs()
       return DocumentHandler.handler(context).pipe(
@@ -136,7 +138,7 @@ const runChild = async (concurrency: number): Promise<ChildResult> => {
     LocalBlobStore.layer({ root: join(dir, "blobs") })
   )
   const stack = Layer.merge(Scriptorium.layer, Worker.layer(timed, { concurrency })).pipe(
-    Layer.provideMerge(Layer.merge(storage, PdfEngine.layer())),
+    Layer.provideMerge(Layer.mergeAll(storage, PdfEngine.layer(), OcrEngine.layer())),
     Layer.provideMerge(Logger.minimumLogLevel(LogLevel.Warning))
   )
   const runtime = ManagedRuntime.make(stack)
@@ -212,6 +214,9 @@ const textPages = async (
 // ---------------------------------------------------------------------------------------------------------------
 // The parent: a child per concurrency, then the tables
 
+/** The children running now (killed on Ctrl-C or a failure). */
+const children = new Set<ChildProcess>()
+
 const forkChild = (concurrency: number, profileDir: string | undefined): Promise<ChildResult> =>
   new Promise((done, fail) => {
     const args = [
@@ -228,6 +233,7 @@ const forkChild = (concurrency: number, profileDir: string | undefined): Promise
       execArgv,
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })
+    children.add(proc)
     let result: ChildResult | undefined
     const limit = setTimeout(() => proc.kill("SIGKILL"), PASS_LIMIT_MS * (options.repeats + 2))
     proc.on("message", (message: FromChild) => {
@@ -235,6 +241,7 @@ const forkChild = (concurrency: number, profileDir: string | undefined): Promise
       else fail(new Error(`The concurrency-${concurrency} run failed: ${message.message}`))
     })
     proc.once("exit", (code, signal) => {
+      children.delete(proc)
       clearTimeout(limit)
       if (result !== undefined) done(result)
       else fail(new Error(`The concurrency-${concurrency} run exited (${signal ?? code}) without a result`))
@@ -339,6 +346,10 @@ const main = async () => {
   process.stdout.write(out)
 }
 
+const cleanUp = async () => {
+  for (const proc of children) proc.kill()
+}
+
 if (flags.child) {
   const send = (message: FromChild) => process.send?.(message)
   runChild(options.concurrencies[0] ?? 1).then(
@@ -353,8 +364,5 @@ if (flags.child) {
     }
   )
 } else {
-  main().catch((error: unknown) => {
-    log(`Text-layer benchmark failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-    process.exit(1)
-  })
+  runMain("Text-layer", main, cleanUp)
 }

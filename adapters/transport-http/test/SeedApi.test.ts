@@ -15,6 +15,7 @@ import {
   JobFailure,
   JobFiles,
   type JobHandler,
+  OcrEngine,
   PdfAdmission,
   PdfEngine,
   Scriptorium,
@@ -35,6 +36,7 @@ const corpus = join(import.meta.dirname, "../../../../shared/corpus")
 const digitalPdf = readFileSync(join(corpus, "pdfs-digital/docling_multi_page.pdf"))
 const encryptedPdf = readFileSync(join(corpus, "pdfs-real/issue6010_1.pdf"))
 const corruptPdf = readFileSync(join(corpus, "pdfs-real/bug1020226.pdf"))
+const scannedPdf = readFileSync(join(corpus, "pdfs-real/mineru_small_ocr.pdf"))
 
 const token = "s3cret-token"
 const maxUploadBytes = 2 * 1024 * 1024
@@ -43,7 +45,7 @@ const maxUploadBytes = 2 * 1024 * 1024
 // The stack
 
 /** The document pipeline, except for the files whose name asks for another state (see the module comment). */
-const handler: JobHandler<BlobStore | PdfEngine.PdfEngine> = (context) =>
+const handler: JobHandler<BlobStore | PdfEngine.PdfEngine | OcrEngine.OcrEngine> = (context) =>
   Effect.gen(function*() {
     const name = context.job.filename
     if (name.startsWith("hold-")) {
@@ -75,7 +77,8 @@ const core = Layer.provideMerge(
   Layer.mergeAll(
     SqliteJobStore.layer({ filename: join(dataDir, "jobs.db") }),
     LocalBlobStore.layer({ root: join(dataDir, "blobs") }),
-    PdfAdmission.layer()
+    PdfAdmission.layer(),
+    OcrEngine.layer()
   ).pipe(Layer.provideMerge(PdfEngine.layer()))
 )
 
@@ -262,6 +265,17 @@ describe("seed 001's routes", () => {
     expect(det).toMatchObject({ job_id: id, status: "completed" })
     expect(det.content.length).toBeGreaterThan(0)
   })
+
+  it("a scanned PDF is read by OCR: its markdown holds the printed words", async () => {
+    const response = await upload(open, pdf(scannedPdf), "scanned.pdf")
+    expect(response.status).toBe(200)
+    const id = (await json(response)).job_id as string
+    expect((await waitFor(id, terminal, 60_000)).status).toBe("completed")
+    const markdown = await fetch(`${open}/result/${id}/markdown`)
+    expect(markdown.status).toBe(200)
+    const body = await json(markdown)
+    for (const word of ["商品", "使用价值", "交换价值", "小麦"]) expect(body.content).toContain(word)
+  }, 90_000)
 
   it("result routes: 202 with { job_id, status, message } while pending or processing", async () => {
     const id = await submit("hold-processing.pdf")
@@ -613,7 +627,9 @@ describe("toNodeHandler", () => {
         Layer.mergeAll(
           SqliteJobStore.layer({ filename: join(dir, "jobs.db") }),
           LocalBlobStore.layer({ root: join(dir, "blobs") }),
-          PdfEngine.layer()
+          PdfEngine.layer(),
+          // the engine the file's runtime already built (loading the models again would cost half a second)
+          Layer.effect(OcrEngine.OcrEngine, Effect.promise(() => runtime.runPromise(OcrEngine.OcrEngine)))
         )
       )
     )

@@ -1,6 +1,6 @@
 /**
- * The small figures the HTTP and text-layer benchmarks share: percentiles and medians, number formatting, the
- * machine line that heads every table, and reading positive-number flags.
+ * The small figures the benchmarks share: percentiles and medians, number formatting, the machine line that heads
+ * every table, and reading positive-number flags.
  */
 import { cpus, loadavg, totalmem } from "node:os"
 
@@ -29,11 +29,15 @@ export const withRange = (values: ReadonlyArray<number>, format: (n: number) => 
     ? format(values[0] ?? Number.NaN)
     : `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`
 
-/** `Machine: 2 cores (CPU model), 24 GB RAM, linux x64; Node v20...; load average ...` for the top of a report. */
-export const machineLine = (loadAtStart: number): string => {
+/**
+ * `Machine: 2 cores (CPU model), 24 GB RAM, linux x64; Node v20...[; software]. Load average ...` for the top of a
+ * report; `software` (e.g. `PostgreSQL 16.4 (...)`) follows the Node version.
+ */
+export const machineLine = (loadAtStart: number, software?: string): string => {
   const cpu = cpus()
   return `Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), ` +
-    `${(totalmem() / 1024 ** 3).toFixed(0)} GB RAM, ${process.platform} ${process.arch}; Node ${process.version}. ` +
+    `${(totalmem() / 1024 ** 3).toFixed(0)} GB RAM, ${process.platform} ${process.arch}; Node ${process.version}` +
+    `${software === undefined ? "" : `; ${software}`}. ` +
     `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`
 }
 

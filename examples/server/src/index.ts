@@ -1,11 +1,11 @@
 /**
  * The standalone Scriptorium server, assembled from the layers of the other packages: the JobStore (SQLite in the
  * data folder, or PostgreSQL when DATABASE_URL is set), the BlobStore on the data folder, the PDF engine with its
- * admission check, the Worker running the document pipeline, and the HTTP API of seed 001. `main.ts` runs it.
+ * admission check, the OCR engine, the Worker running the document pipeline, and the HTTP API of seed 001. `main.ts` runs it.
  */
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { DocumentHandler, PdfAdmission, PdfEngine, Scriptorium, Worker } from "@scriptorium/core"
+import { DocumentHandler, OcrEngine, PdfAdmission, PdfEngine, Scriptorium, Worker } from "@scriptorium/core"
 import { LocalBlobStore } from "@scriptorium/storage-local"
 import { PgJobStore } from "@scriptorium/store-pg"
 import { SqliteJobStore } from "@scriptorium/store-sqlite"
@@ -37,7 +37,7 @@ export const coreLayer = (config: ServerConfig) => {
   })
   return Layer.merge(Scriptorium.layer, worker).pipe(
     Layer.provideMerge(PdfAdmission.layer()),
-    Layer.provideMerge(Layer.merge(storageLayer(config), PdfEngine.layer()))
+    Layer.provideMerge(Layer.mergeAll(storageLayer(config), PdfEngine.layer(), OcrEngine.layer()))
   )
 }
 

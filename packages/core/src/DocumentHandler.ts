@@ -3,9 +3,13 @@
  * records the page count, then takes the pages one at a time: text layer, blocks in reading order, markdown, stored
  * as the page's checkpoint (`pages/{page}/page.json`) before the page is checkpointed, so a resumed attempt skips
  * it. Each page is routed (PageRouting, under the job's `ocr` option) and its route kept in its result: a page
- * routed to OCR (scanned, image-only, invisible or garbage text layer) is stored empty (`source: "none"`) for now;
- * OCR fills those in. An uploaded image (PNG, JPEG, TIFF, WebP) is a job of its pages (a multi-page TIFF's frames),
- * each routed to OCR. Once every page is stored, the results are assembled from the checkpoints, read back one at a
+ * routed to OCR (scanned, image-only, invisible or garbage text layer) is rendered (`renderPage`, 150 DPI) and read
+ * by the OcrEngine; its lines, boxes scaled to points, go through TextLayout as text items (line height as font
+ * size), which gives paragraphs and reading order, and are kept as `ocr_lines` (text, confidence, box) with
+ * `source: "ocr"`. An uploaded image (PNG, JPEG, TIFF, WebP) is a job of its pages (a multi-page TIFF's frames),
+ * each decoded by ImageInput and read the same way, its boxes and size in pixels. An OCR failure on one page does
+ * not lose the others: that page is stored empty (`source: "none"`) with the error in its route's reason. Once every
+ * page is stored, the results are assembled from the checkpoints, read back one at a
  * time, so memory stays bounded whatever the page count: `markdown.md`, `markdown_det.md` (each block with its type
  * and box) and `document.json`.
  *
@@ -16,9 +20,10 @@ import { BlobNotFound, type CorruptPdf, type EmptyFile, type EncryptedPdf, type 
 import { Effect, ParseResult, Schema, Stream } from "effect"
 import { type BlobError, BlobStore, readBytes, readText } from "./BlobStore.js"
 import * as ImageInput from "./engine/ImageInput.js"
+import { type OcrError, type OcrLine, OcrEngine, type RawImage } from "./engine/OcrEngine.js"
 import * as PageRouting from "./engine/PageRouting.js"
 import * as TextLayout from "./engine/TextLayout.js"
-import { type PageText, PdfEngine, type PdfOutOfMemory } from "./engine/PdfEngine.js"
+import { type PageText, PdfEngine, type PdfOutOfMemory, type TextItem } from "./engine/PdfEngine.js"
 import * as JobFiles from "./JobFiles.js"
 import { type JobContext, JobFailure, type JobHandler } from "./JobHandler.js"
 
@@ -36,6 +41,16 @@ export const PageRoute = Schema.Struct({
   reason: Schema.String
 })
 
+/**
+ * A line read by OCR: its text, the recogniser's confidence (0..1) and its box, in points (top-left origin) on a PDF
+ * page, in pixels on an image page.
+ */
+export const OcrLineResult = Schema.Struct({
+  text: Schema.String,
+  confidence: Schema.Number,
+  bbox: Schema.Tuple(Schema.Number, Schema.Number, Schema.Number, Schema.Number)
+})
+
 /** The result of one page, stored as its checkpoint. */
 export const PageResult = Schema.Struct({
   /** From 0. */
@@ -43,11 +58,13 @@ export const PageResult = Schema.Struct({
   /** The displayed page size in points. */
   width: Schema.Number,
   height: Schema.Number,
-  /** Where the text came from: the PDF's text layer, or nowhere yet (a scanned page). */
-  source: Schema.Literal("text", "none"),
+  /** Where the text came from: the PDF's text layer, OCR of the page's image, or nowhere (blank, or OCR failed). */
+  source: Schema.Literal("text", "ocr", "none"),
   /** The routing decision (absent in checkpoints stored before routing existed). */
   route: Schema.optional(PageRoute),
   blocks: Schema.Array(Block),
+  /** The lines OCR read, in reading order (OCR'd pages only). */
+  ocr_lines: Schema.optional(Schema.Array(OcrLineResult)),
   markdown: Schema.String
 })
 
@@ -79,6 +96,71 @@ export const pageResult = (text: PageText, mode: PageRouting.OcrMode = "auto"): 
 }
 
 /**
+ * The result of a page read by OCR: the lines, their boxes multiplied by `scale` (72 / dpi for a rendered PDF page,
+ * 1 for an image), laid out by TextLayout as text items whose font size is the line's height. Detected boxes vary in
+ * height from line to line (ascenders, brackets, the detector's margin), so a height within 30% of the page's median
+ * counts as the median: body lines then have one size (paragraphs join, no false headings) and only clearly larger
+ * lines stand out as headings. A page where OCR found no usable text is `source: "none"`.
+ */
+export const ocrPageResult = (
+  base: { readonly page: number; readonly width: number; readonly height: number; readonly route: PageRouting.Route },
+  lines: ReadonlyArray<OcrLine>,
+  scale: number
+): PageResult => {
+  const round = (value: number) => Math.round(value * scale * 100) / 100
+  const ocrLines = lines.map((line) => ({
+    text: line.text,
+    confidence: Math.round(line.confidence * 1000) / 1000,
+    bbox: [round(line.box[0]), round(line.box[1]), round(line.box[2]), round(line.box[3])] as const
+  }))
+  const heights = ocrLines.map(({ bbox }) => bbox[3] - bbox[1]).sort((a, b) => a - b)
+  const median = heights.length === 0 ? 0 : heights[Math.floor(heights.length / 2)]!
+  const size = (height: number) => (Math.abs(height - median) <= OCR_SIZE_TOLERANCE * median ? median : height)
+  const items: Array<TextItem> = ocrLines.map(({ bbox: [x1, y1, x2, y2], text }) => ({
+    text,
+    x: x1,
+    y: y1,
+    width: x2 - x1,
+    height: y2 - y1,
+    fontName: "ocr",
+    fontSize: size(y2 - y1),
+    angle: 0
+  }))
+  if (!TextLayout.hasUsableText(items)) {
+    const route = { ...base.route, reason: `${base.route.reason}; OCR found no text` }
+    return { ...base, route, source: "none", blocks: [], ocr_lines: ocrLines, markdown: "" }
+  }
+  const blocks = TextLayout.blocks(items)
+  return { ...base, source: "ocr", blocks, ocr_lines: ocrLines, markdown: TextLayout.markdown(blocks) }
+}
+
+/** How far (a fraction of the median) an OCR line's height may be from the page's median and still count as it. */
+const OCR_SIZE_TOLERANCE = 0.3
+
+/** Reads a page image with the OcrEngine; a failure becomes an empty page whose route says why. */
+const recognizePage = (
+  ocr: OcrEngine,
+  base: { readonly page: number; readonly width: number; readonly height: number; readonly route: PageRouting.Route },
+  image: RawImage,
+  scale: number
+): Effect.Effect<PageResult> =>
+  ocr.recognize(image).pipe(
+    Effect.map((result) => ocrPageResult(base, result.lines, scale)),
+    Effect.catchAll((e: OcrError) =>
+      Effect.as(
+        Effect.logWarning(`OCR failed on page ${base.page + 1}`, e),
+        {
+          ...base,
+          route: { ...base.route, reason: `${base.route.reason}; OCR failed: ${e.message}` },
+          source: "none" as const,
+          blocks: [],
+          markdown: ""
+        }
+      )
+    )
+  )
+
+/**
  * A page as markdown with each block annotated: `<|ref|>{type}<|/ref|><|det|>[[x1, y1, x2, y2]]<|/det|>` (the box in
  * thousandths of the page, 0 to 999) on the line before the block's markdown.
  */
@@ -96,7 +178,7 @@ const normalise = (bbox: TextLayout.BBox, page: PageResult): ReadonlyArray<numbe
 }
 
 /** The document handler: PDF in, page checkpoints and the three result files out. */
-export const handler: JobHandler<BlobStore | PdfEngine> = (context) =>
+export const handler: JobHandler<BlobStore | PdfEngine | OcrEngine> = (context) =>
   Effect.gen(function*() {
     const blobs = yield* BlobStore
     // the document's thread lives only while pages are read; assembling needs no PDF
@@ -141,17 +223,24 @@ const missingFile = (e: BlobNotFound): string =>
 const readPages = (context: JobContext, blobs: BlobStore) =>
   Effect.gen(function*() {
     const engine = yield* PdfEngine
+    const ocr = yield* OcrEngine
     const jobId = context.job.job_id
     const bytes = yield* readBytes(blobs, yield* JobFiles.inputKey(jobId))
     const mode = PageRouting.ocrMode(context.job.options)
     const format = ImageInput.sniff(bytes)
-    if (format !== undefined) return yield* readImagePages(context, blobs, bytes, format, mode)
+    if (format !== undefined) return yield* readImagePages(context, blobs, ocr, bytes, format, mode)
     // the bytes were read for this alone: move them to the reading thread rather than copy them
     const pdf = yield* engine.open(bytes, { filename: context.job.filename, transfer: true })
     yield* context.setTotalPages(pdf.pageCount)
     for (let page = 0; page < pdf.pageCount; page++) {
       if (context.done.has(page)) continue
-      const result = pageResult(yield* pdf.page(page), mode)
+      const text = yield* pdf.page(page)
+      let result = pageResult(text, mode)
+      if (result.route?.decision === "ocr") {
+        const rendered = yield* pdf.renderPage(page)
+        const base = { page, width: text.width, height: text.height, route: result.route }
+        result = yield* recognizePage(ocr, base, rendered, 72 / rendered.dpi)
+      }
       yield* blobs.put(yield* JobFiles.pageKey(jobId, page, PAGE_FILE), encodePage(result))
       yield* context.checkpoint(page)
     }
@@ -159,12 +248,13 @@ const readPages = (context: JobContext, blobs: BlobStore) =>
   })
 
 /**
- * An uploaded image: its pages are the image's frames (one, or a multi-page TIFF's), each routed to OCR and stored
- * empty until OCR lands; the page size is in pixels.
+ * An uploaded image: its pages are the image's frames (one, or a multi-page TIFF's), each routed to OCR, decoded and
+ * read; the page size and the boxes are in pixels of the decoded page.
  */
 const readImagePages = (
   context: JobContext,
   blobs: BlobStore,
+  ocr: OcrEngine,
   bytes: Uint8Array,
   format: ImageInput.ImageFormat,
   mode: PageRouting.OcrMode
@@ -176,15 +266,14 @@ const readImagePages = (
     yield* context.setTotalPages(info.pages)
     for (let page = 0; page < info.pages; page++) {
       if (context.done.has(page)) continue
-      const size = page === 0 ? info : yield* ImageInput.pageSize(bytes, filename, page)
-      const result: PageResult = {
-        page,
-        width: size.width,
-        height: size.height,
-        source: "none",
-        route: PageRouting.imageRoute(format, mode),
-        blocks: [],
-        markdown: ""
+      const route = PageRouting.imageRoute(format, mode)
+      let result: PageResult
+      if (route.decision === "ocr") {
+        const image = yield* ImageInput.decodePage(bytes, filename, page)
+        result = yield* recognizePage(ocr, { page, width: image.width, height: image.height, route }, image, 1)
+      } else {
+        const size = page === 0 ? info : yield* ImageInput.pageSize(bytes, filename, page)
+        result = { page, width: size.width, height: size.height, source: "none", route, blocks: [], markdown: "" }
       }
       yield* blobs.put(yield* JobFiles.pageKey(jobId, page, PAGE_FILE), encodePage(result))
       yield* context.checkpoint(page)

@@ -3,14 +3,16 @@
  * A born-digital paper becomes markdown that contains what docling's reference has; a resumed job reads only the
  * pages its earlier attempt did not store; every file of the robustness corpus ends completed, or failed with a
  * sentence, within the per-job limit and with the process's memory bounded; admission refuses what is not a PDF.
+ * Scanned PDFs go through OCR: their markdown holds the words printed on the page.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { StoreUnavailable } from "@scriptorium/api"
 import {
   type BlobStore,
   collectBytes,
   DocumentHandler,
   type JobHandler,
+  OcrEngine,
   PdfAdmission,
   PdfEngine,
   Scriptorium,
@@ -18,7 +20,7 @@ import {
 } from "@scriptorium/core"
 import { LocalBlobStore } from "@scriptorium/storage-local"
 import { SqliteJobStore } from "@scriptorium/store-sqlite"
-import { Chunk, Effect, Fiber, Layer, Schedule, Stream } from "effect"
+import { Chunk, Effect, Exit, Fiber, Layer, Schedule, Scope, Stream } from "effect"
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -30,14 +32,26 @@ const file = (path: string) => new Uint8Array(readFileSync(new URL(path, corpus)
 /** The per-job time limit of these tests. */
 const JOB_LIMIT_MS = 30_000
 
+/** The OCR engine, built once for the file (loading its models takes about half a second) and shared by the stacks. */
+const ocrScope = Effect.runSync(Scope.make())
+let ocrEngine: OcrEngine.OcrEngine | undefined
+beforeAll(async () => {
+  ocrEngine = await Effect.runPromise(Scope.extend(OcrEngine.make(), ocrScope))
+})
+afterAll(() => Effect.runPromise(Scope.close(ocrScope, Exit.void)))
+const ocrLayer = Layer.effect(
+  OcrEngine.OcrEngine,
+  Effect.suspend(() => (ocrEngine === undefined ? Effect.dieMessage("OCR engine not built") : Effect.succeed(ocrEngine)))
+)
+
 interface StackOptions {
-  readonly handler?: JobHandler<BlobStore | PdfEngine.PdfEngine>
+  readonly handler?: JobHandler<BlobStore | PdfEngine.PdfEngine | OcrEngine.OcrEngine>
   readonly engine?: Layer.Layer<PdfEngine.PdfEngine>
   readonly admission?: boolean
   readonly jobTimeoutMs?: number
 }
 
-/** SQLite + local storage in a temp folder, the PdfEngine, a Worker running the handler (2 at a time), the facade. */
+/** SQLite + local storage in a temp folder, the PdfEngine, the OcrEngine, a Worker running the handler (2 at a time), the facade. */
 const stack = (options: StackOptions = {}) => {
   const dir = mkdtempSync(join(tmpdir(), "scriptorium-documents-"))
   const storage = Layer.merge(
@@ -49,8 +63,8 @@ const stack = (options: StackOptions = {}) => {
   )
   const engine = options.engine ?? PdfEngine.layer({ memoryLimitMb: 512 })
   const services = options.admission === true
-    ? Layer.merge(storage, Layer.provideMerge(PdfAdmission.layer(), engine))
-    : Layer.merge(storage, engine)
+    ? Layer.mergeAll(storage, Layer.provideMerge(PdfAdmission.layer(), engine), ocrLayer)
+    : Layer.mergeAll(storage, engine, ocrLayer)
   const worker = Worker.layer(options.handler ?? DocumentHandler.handler, {
     concurrency: 2,
     pollMs: 100,
@@ -139,6 +153,44 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       }
     }).pipe(Effect.provide(stack())), 120_000)
 
+  it.live("scanned PDFs are read by OCR: the markdown holds the printed words, each line kept with its box", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      // a scanned book in Chinese (8 pages, no text layer) and a one-page scan of a logo's text
+      const book = yield* s.submit({ filename: "book.pdf", content: file("pdfs-real/mineru_small_ocr.pdf") })
+      const scan = yield* s.submit({ filename: "scan.pdf", content: file("pdfs-real/scan-bad.pdf") })
+      for (const [job, pages, words] of [
+        [book, 8, ["商品", "使用价值", "交换价值", "小麦"]],
+        [scan, 1, ["pdf.js"]]
+      ] as const) {
+        const done = yield* s.wait(job.job_id, { timeoutMs: 60_000 })
+        expect([done.status, done.processed_pages]).toEqual(["completed", pages])
+        const markdown = (yield* text(s, job.job_id, "markdown.md")).toLowerCase()
+        for (const word of words) expect(markdown).toContain(word)
+        const document = JSON.parse(yield* text(s, job.job_id, "document.json")) as {
+          pages: Array<{
+            source: string
+            width: number
+            height: number
+            route: { decision: string }
+            ocr_lines?: Array<{ text: string; confidence: number; bbox: [number, number, number, number] }>
+          }>
+        }
+        expect(document.pages.every((p) => p.source === "ocr" || p.source === "none")).toBe(true)
+        expect(document.pages.every((p) => p.route.decision === "ocr")).toBe(true)
+        const first = document.pages[0]!
+        expect(first.source).toBe("ocr")
+        expect(first.ocr_lines!.length).toBeGreaterThan(0)
+        // boxes in points, inside the page
+        for (const { bbox: [x1, y1, x2, y2], confidence } of first.ocr_lines!) {
+          expect(0 <= x1 && x1 < x2 && x2 <= first.width + 1 && 0 <= y1 && y1 < y2 && y2 <= first.height + 1).toBe(true)
+          expect(confidence).toBeGreaterThanOrEqual(0.5)
+        }
+      }
+      const pages = JSON.parse(yield* text(s, book.job_id, "document.json")).pages as Array<{ source: string }>
+      expect(pages.filter((p) => p.source === "ocr").length).toBeGreaterThanOrEqual(7)
+    }).pipe(Effect.provide(stack({ jobTimeoutMs: 60_000 }))), 90_000)
+
   it.live("a resumed job reads only the pages its first attempt did not store", () =>
     Effect.gen(function*() {
       const s = yield* Scriptorium.Scriptorium
@@ -168,7 +220,9 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       const started = Date.now()
       const outcomes = yield* Effect.forEach(names, (name) =>
         Effect.gen(function*() {
-          const job = yield* s.submit({ filename: name, content: file(`pdfs-real/${name}`) })
+          // the text layer and its robustness only: OCR has a test of its own (above), and reading every scanned page
+          // of this corpus at once, on one OCR page at a time, takes jobs past the per-job limit
+          const job = yield* s.submit({ filename: name, content: file(`pdfs-real/${name}`), options: { ocr: "never" } })
           const states = Chunk.toReadonlyArray(
             yield* Stream.runCollect(s.watch(job.job_id)).pipe(Effect.timeout(JOB_LIMIT_MS * 3))
           )
@@ -207,7 +261,7 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
         expect(outcome(name).status).toBe("completed")
       }
       expect([outcome("pdkids.pdf").processed_pages, outcome("TAMReview.pdf").processed_pages]).toEqual([55, 23])
-      // a scanned book without a text layer completes with empty pages, for OCR to fill in later
+      // a scanned book without a text layer completes with empty pages when OCR is off
       const scanned = outcome("mineru_small_ocr.pdf")
       expect([scanned.status, scanned.processed_pages]).toEqual(["completed", 8])
       const document = JSON.parse(yield* text(s, scanned.job_id, "document.json")) as {
@@ -282,7 +336,7 @@ const spiedEngine = Layer.effect(
 ).pipe(Layer.provide(PdfEngine.layer()))
 
 /** The document handler, except that its first attempt dies (retryably) right after checkpointing `last`. */
-const crashAfterPage = (last: number): JobHandler<BlobStore | PdfEngine.PdfEngine> => (context) =>
+const crashAfterPage = (last: number): JobHandler<BlobStore | PdfEngine.PdfEngine | OcrEngine.OcrEngine> => (context) =>
   DocumentHandler.handler(context.attempt > 1 ? context : {
     ...context,
     checkpoint: (page) =>

@@ -2,11 +2,11 @@
  * Page images as input: a receipt photo (JPEG) decodes to RGB pixels; a multi-page TIFF made here gives one page per
  * frame; CMYK and 16-bit images come out 8-bit sRGB with alpha flattened on white; an empty file, a truncated JPEG,
  * a header-only PNG and a 20000 x 20000 PNG (small compressed) are refused with their own error, the last without
- * decoding a pixel. End to end, an uploaded image becomes a job whose pages are its frames, routed to OCR, and
- * admission counts its pages.
+ * decoding a pixel. End to end, an uploaded image becomes a job whose pages are its frames, routed to OCR and read
+ * (a receipt's text comes out; a blank frame stays empty), and admission counts its pages.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { collectBytes, DocumentHandler, PdfAdmission, PdfEngine, Scriptorium, Worker } from "@scriptorium/core"
+import { collectBytes, DocumentHandler, OcrEngine, PdfAdmission, PdfEngine, Scriptorium, Worker } from "@scriptorium/core"
 import { LocalBlobStore } from "@scriptorium/storage-local"
 import { SqliteJobStore } from "@scriptorium/store-sqlite"
 import { Effect, Layer } from "effect"
@@ -163,33 +163,43 @@ describe("ImageInput", () => {
     }))
 })
 
-/** SQLite + local storage in a temp folder, the PdfEngine with admission, a Worker running the DocumentHandler. */
+/**
+ * SQLite + local storage in a temp folder, the PdfEngine with admission, the OcrEngine, a Worker running the
+ * DocumentHandler.
+ */
 const stack = () => {
   const dir = mkdtempSync(join(tmpdir(), "scriptorium-images-"))
   const storage = Layer.merge(
     SqliteJobStore.layer({ filename: join(dir, "jobs.db") }),
     LocalBlobStore.layer({ root: join(dir, "blobs") })
   )
-  const services = Layer.merge(storage, Layer.provideMerge(PdfAdmission.layer(), PdfEngine.layer()))
+  const services = Layer.mergeAll(
+    storage,
+    Layer.provideMerge(PdfAdmission.layer(), PdfEngine.layer()),
+    OcrEngine.layer()
+  )
   const worker = Worker.layer(DocumentHandler.handler, { concurrency: 2, pollMs: 100, shutdownGraceMs: 300 })
   return Layer.provideMerge(Layer.merge(Scriptorium.layer, worker), services)
 }
 
 describe.skipIf(!haveCorpus)("Image uploads as jobs", () => {
-  it.live("an image is admitted with its page count and becomes a job of its pages, routed to OCR; a pixel bomb is refused", () =>
+  it.live("an image is admitted with its page count and becomes a job of its pages, read by OCR; a pixel bomb is refused", () =>
     Effect.gen(function*() {
       const s = yield* Scriptorium.Scriptorium
       const receipt = yield* s.submit({ filename: "receipt.jpg", content: file("sroie-dev/sroie_032.jpg") })
       const tiff = yield* s.submit({ filename: "scan.tif", content: yield* Effect.promise(() => multiPageTiff(4)) })
       expect([receipt.total_pages, tiff.total_pages]).toEqual([1, 4])
-      for (const [job, pages] of [[receipt, 1], [tiff, 4]] as const) {
+      for (const [job, pages, source] of [[receipt, 1, "ocr"], [tiff, 4, "none"]] as const) {
         const done = yield* s.wait(job.job_id, { timeoutMs: 30_000 })
         expect([done.status, done.processed_pages]).toEqual(["completed", pages])
         const document = JSON.parse(
           new TextDecoder().decode(yield* collectBytes(s.result(job.job_id, "document.json")))
         ) as { pages: Array<{ source: string; route: { decision: string; reason: string }; width: number }> }
-        expect(document.pages.map((p) => [p.source, p.route.decision])).toEqual(Array(pages).fill(["none", "ocr"]))
+        // the receipt is read; the TIFF's frames are blank, so OCR finds nothing on them
+        expect(document.pages.map((p) => [p.source, p.route.decision])).toEqual(Array(pages).fill([source, "ocr"]))
       }
+      const markdown = new TextDecoder().decode(yield* collectBytes(s.result(receipt.job_id, "markdown.md")))
+      expect(markdown.length).toBeGreaterThan(100)
       // a 20000 x 20000 image is refused at submit, from its header, with the sentence and no job
       const bomb = yield* Effect.promise(pngBomb)
       const big = yield* Effect.flip(s.submit({ filename: "bomb.png", content: bomb }))
