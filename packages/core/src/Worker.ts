@@ -8,6 +8,7 @@
 import { type Job, LeaseLost, type StoreUnavailable } from "@scriptorium/api"
 import { Cause, Data, Duration, Effect, Exit, Fiber, Layer, Queue, Schedule, Scope, Stream } from "effect"
 import { hostname } from "node:os"
+import { messageOf } from "./internal/ErrorText.js"
 import { JobFailure, type JobHandler } from "./JobHandler.js"
 import { type Claimed, type JobEvent, JobStore, type Lease } from "./JobStore.js"
 
@@ -144,7 +145,7 @@ export const start = <R>(
           return ignoreLost(store.fail(lease, error.message, { retryable: error.retryable }))
         }
         if (error instanceof LeaseLost) return Effect.logInfo("Lease lost; the new owner carries on")
-        return ignoreLost(store.fail(lease, describeUnknown(error), { retryable: true }))
+        return ignoreLost(store.fail(lease, messageOf(error), { retryable: true }))
       }
       if (Cause.isInterruptedOnly(exit.cause)) {
         const reason = stopping.get(job.job_id)
@@ -232,9 +233,3 @@ export const layer = <R>(handler: JobHandler<R>, config: WorkerConfig = {}): Lay
 const ignoreLost = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.asVoid(Effect.catchIf(effect, (e) => e instanceof LeaseLost, () =>
     Effect.logInfo("Lease lost before the outcome was written; the new owner carries on")))
-
-const describeUnknown = (error: unknown): string => {
-  if (error instanceof Error) return error.message || error.name
-  if (typeof error === "object" && error !== null && "message" in error) return String(error.message)
-  return String(error)
-}

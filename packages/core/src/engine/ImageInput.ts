@@ -10,6 +10,8 @@
 import { EmptyFile, ImageTooLarge, ImageUnreadable } from "@scriptorium/api"
 import { Effect } from "effect"
 import sharp from "sharp"
+import { asClause } from "../internal/ErrorText.js"
+import { MAX_INPUT_PIXELS, MAX_RASTER_PIXELS, positiveOr } from "../internal/Limits.js"
 
 /** The image formats accepted as page images. */
 export type ImageFormat = "png" | "jpeg" | "tiff" | "webp"
@@ -51,10 +53,10 @@ export interface ImageLimits {
 }
 
 /** The most pixels an uploaded page may have when not told (a 10,000 x 10,000 image). */
-export const DEFAULT_MAX_INPUT_PIXELS = 100_000_000
+export const DEFAULT_MAX_INPUT_PIXELS = MAX_INPUT_PIXELS
 
 /** The most pixels a decoded page has when not told; larger pages are scaled down. */
-export const DEFAULT_MAX_PIXELS = 40_000_000
+export const DEFAULT_MAX_PIXELS = MAX_RASTER_PIXELS
 
 /** More TIFF frames than a job takes: a header claiming more is corrupt. */
 const MAX_PAGES = 10_000
@@ -76,16 +78,8 @@ const limitsOf = (limits: ImageLimits) => ({
   maxPixels: positive(limits.maxPixels, DEFAULT_MAX_PIXELS)
 })
 
-const positive = (value: number | undefined, fallback: number): number =>
-  value !== undefined && Number.isFinite(value) && value > 0 ? Math.floor(value) : fallback
+const positive = (value: number | undefined, fallback: number): number => Math.floor(positiveOr(value, fallback))
 
-/** libvips's sentence, shortened and lower-cased to sit inside ours. */
-const reasonOf = (error: unknown): string => {
-  const message = error instanceof Error ? error.message : String(error)
-  const reason = message.split("\n").map((l) => l.trim()).filter((l) => l !== "")[0] ?? "unknown error"
-  const short = reason.replace(/[.:]+$/, "").slice(0, 200)
-  return /^[A-Z][a-z]/.test(short) ? short[0]!.toLowerCase() + short.slice(1) : short
-}
 
 /** Fails at once, without sharp, when the bytes are empty or not an accepted image. */
 const formatOf = (bytes: Uint8Array, filename: string): Effect.Effect<ImageFormat, EmptyFile | ImageUnreadable> => {
@@ -101,7 +95,7 @@ const pageHeader = (bytes: Uint8Array, filename: string, format: ImageFormat, pa
   Effect.gen(function*() {
     const meta = yield* Effect.tryPromise({
       try: () => sharp(bytes, { page, pages: 1, limitInputPixels: false, failOn: "none" }).metadata(),
-      catch: (error) => new ImageUnreadable({ filename, format, reason: reasonOf(error) })
+      catch: (error) => new ImageUnreadable({ filename, format, reason: asClause(error) })
     })
     const width = meta.autoOrient?.width ?? meta.width ?? 0
     const height = meta.autoOrient?.height ?? meta.height ?? 0
@@ -177,7 +171,7 @@ export const decodePage = (
           .raw({ depth: "uchar" })
           .toBuffer({ resolveWithObject: true })
       },
-      catch: (error) => new ImageUnreadable({ filename, format, reason: reasonOf(error) })
+      catch: (error) => new ImageUnreadable({ filename, format, reason: asClause(error) })
     })
     if (info.channels !== 3 || data.byteLength !== info.width * info.height * 3) {
       return yield* new ImageUnreadable({

@@ -18,6 +18,8 @@ import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import * as ort from "onnxruntime-node"
+import { messageOf } from "../internal/ErrorText.js"
+import { MAX_INPUT_PIXELS } from "../internal/Limits.js"
 import { ctcClasses, ctcDecode, type CtcLine } from "./internal/ocr/ctcDecode.js"
 import { dbPostprocess, type DbOptions, defaultDbOptions } from "./internal/ocr/dbPostprocess.js"
 import { detInput } from "./internal/ocr/detInput.js"
@@ -119,7 +121,7 @@ export interface OcrEngine {
 export const OcrEngine = Context.GenericTag<OcrEngine>("@scriptorium/core/OcrEngine")
 
 /** The default pixel limit of a raw image: 100 megapixels (a 300 dpi A3 page is 17). */
-export const DEFAULT_MAX_PIXELS = 100_000_000
+export const DEFAULT_MAX_PIXELS = MAX_INPUT_PIXELS
 
 const REC_HEIGHT = 48
 
@@ -133,7 +135,6 @@ const defaultModels = () => {
   }
 }
 
-const reasonOf = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
 /** Builds the engine: loads both models (once) and the dictionary; the sessions are released with the scope. */
 export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, OcrRuntimeError, Scope.Scope> =>
@@ -159,7 +160,7 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
       Effect.acquireRelease(
         Effect.tryPromise({
           try: () => ort.InferenceSession.create(path, sessionOptions),
-          catch: (e) => new OcrRuntimeError({ stage, reason: reasonOf(e) })
+          catch: (e) => new OcrRuntimeError({ stage, reason: messageOf(e) })
         }),
         (session) => Effect.ignore(Effect.tryPromise(() => session.release()))
       )
@@ -167,7 +168,7 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
     const rec = yield* load(config.recModelPath ?? defaults.rec, "loading the recognition model")
     const classes = yield* Effect.try({
       try: () => ctcClasses(readFileSync(config.dictionaryPath ?? defaults.dictionary, "utf8")),
-      catch: (e) => new OcrRuntimeError({ stage: "loading the dictionary", reason: reasonOf(e) })
+      catch: (e) => new OcrRuntimeError({ stage: "loading the dictionary", reason: messageOf(e) })
     })
     const pages = yield* Effect.makeSemaphore(Math.max(1, config.maxConcurrentPages ?? 1))
 
@@ -179,7 +180,7 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
           const tensor = out[session.outputNames[0]!]!
           return { data: tensor.data as Float32Array, dims: tensor.dims }
         },
-        catch: (e) => new OcrRuntimeError({ stage, reason: reasonOf(e) })
+        catch: (e) => new OcrRuntimeError({ stage, reason: messageOf(e) })
       })
 
     /** Checks a raw image's shape before touching its pixels. */
@@ -229,7 +230,7 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
         const rgb = yield* validate(image)
         const input = yield* Effect.tryPromise({
           try: () => detInput(rgb, options.detMaxSide ?? detMaxSide),
-          catch: (e) => new OcrRuntimeError({ stage: "scaling the page", reason: reasonOf(e) })
+          catch: (e) => new OcrRuntimeError({ stage: "scaling the page", reason: messageOf(e) })
         })
         const map = yield* run(det, "detection", input.data, [1, 3, input.height, input.width])
         const boxes = dbPostprocess(map.data, input.width, input.height, rgb.width, rgb.height, db)

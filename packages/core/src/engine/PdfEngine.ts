@@ -19,6 +19,7 @@ import { availableParallelism } from "node:os"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
 // types only: the thread module's body must run in the thread alone
+import { MAX_RASTER_PIXELS, positiveOr as positive } from "../internal/Limits.js"
 import type { ThreadData, ThreadReply, ThreadRequest } from "./internal/pdfThread.js"
 
 /** The exit code of a thread that stopped itself for going over its memory limit. */
@@ -105,7 +106,7 @@ export interface RenderOptions {
 export const DEFAULT_DPI = 150
 
 /** The most pixels a rendered page has when not told (a 40 megapixel RGBA raster is 160 MB). */
-export const DEFAULT_MAX_PIXELS = 40_000_000
+export const DEFAULT_MAX_PIXELS = MAX_RASTER_PIXELS
 
 /** An open document; valid until the scope it was opened in closes. */
 export interface PdfHandle {
@@ -482,10 +483,6 @@ const expect = <T extends "opened" | "page" | "rendered">(type: T) =>
   }
   return Effect.fail({ kind: "corrupt", reason: `the PDF reader answered '${reply.type}' to a '${type}' request` })
 }
-
-/** A finite number above 0, else the default. */
-const positive = (value: number | undefined, fallback: number): number =>
-  value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback
 
 /** The bytes and the buffer to transfer: the array's own buffer when it spans it whole, else a copy's. */
 const movable = (bytes: Uint8Array): readonly [Uint8Array, ReadonlyArray<ArrayBuffer>] => {

@@ -18,6 +18,7 @@
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { parentPort, workerData } from "node:worker_threads"
+import { asClause } from "../../internal/ErrorText.js"
 import type { PageDrawing, PageText, TextItem } from "../PdfEngine.js"
 
 /** What the engine sends to the thread. */
@@ -481,12 +482,8 @@ const round = (n: number): number => Math.round(n * 100) / 100
 const describe = (error: unknown): ThreadReply => {
   const name = error instanceof Error ? error.name : ""
   if (name === "PasswordException") return { type: "failed", kind: "encrypted", reason: "a password is required" }
-  const message = error instanceof Error ? error.message : String(error)
-  const reason = message.replace(/\s+/g, " ").trim().replace(/\.$/, "").slice(0, 200)
-  return { type: "failed", kind: "corrupt", reason: reason === "" ? "unknown error" : lowerFirst(reason) }
+  return { type: "failed", kind: "corrupt", reason: asClause(error) }
 }
-
-const lowerFirst = (s: string): string => /^[A-Z][a-z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s
 
 const answer = async (request: ThreadRequest): Promise<ThreadReply> => {
   try {
