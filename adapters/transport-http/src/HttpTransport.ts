@@ -15,7 +15,7 @@ import {
   HttpApiBuilder,
   HttpApiSwagger,
   type HttpApp,
-  type HttpMiddleware,
+  HttpMiddleware,
   type HttpRouter,
   type HttpServer,
   HttpServerError,
@@ -38,6 +38,12 @@ export interface HttpTransportConfig {
   readonly maxUploadBytes?: number | undefined
   /** Whether the document models are loaded, for `/health`; default: always true. */
   readonly modelLoaded?: Effect.Effect<boolean> | undefined
+  /**
+   * Whether each request becomes a tracing span (`http.server GET`, with its method, URL and headers as attributes),
+   * for a server that exports traces (e.g. with @effect/opentelemetry); default false. Off, the status route serves
+   * more requests per second, since building the span was a large part of a cheap request's cost.
+   */
+  readonly traceRequests?: boolean | undefined
 }
 
 /** The default upload limit: 100 MB. */
@@ -65,7 +71,11 @@ export const layer = (config: HttpTransportConfig = {}): Layer.Layer<
   never,
   never,
   Scriptorium.Scriptorium | HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices
-> => HttpApiBuilder.serve().pipe(Layer.provide(apiLayer(config)))
+> =>
+  HttpApiBuilder.serve().pipe(
+    Layer.provide(apiLayer(config)),
+    (served) => config.traceRequests === true ? served : HttpMiddleware.withTracerDisabledWhen(served, () => true)
+  )
 
 /**
  * The API as a Node request handler, for mounting in an existing server (node:http, Express, Fastify); it lives as
@@ -82,7 +92,10 @@ export const makeNodeHandler = (
       )
     )
     const app = yield* Effect.provide(HttpApiBuilder.httpApp, context)
-    return yield* Effect.provide(NodeHttpServer.makeHandler(app), context)
+    const handler = Effect.provide(NodeHttpServer.makeHandler(app), context)
+    return yield* (config.traceRequests === true
+      ? handler
+      : HttpMiddleware.withTracerDisabledWhenEffect(handler, () => true))
   })
 
 /** A Node request handler from plain code, and how to stop it. */

@@ -79,15 +79,20 @@ export const jobsLayer = (config: SeedHandlersConfig) =>
     Effect.gen(function*() {
       const scriptorium = yield* Scriptorium.Scriptorium
       return handlers
-        .handle("processPdf", ({ payload, request }) =>
+        // the body is read as it arrived, not through the declared multipart payload (see internal/Upload.ts)
+        .handle("processPdf", ({ request }) =>
           readUpload(
-            { contentType: request.headers["content-type"], parts: payload },
-            config.maxUploadBytes,
-            (upload) => scriptorium.submit({ filename: upload.filename, content: upload.content })
+            {
+              contentType: request.headers["content-type"],
+              contentLength: request.headers["content-length"],
+              body: request.stream
+            },
+            config.maxUploadBytes
           ).pipe(
-              impossible,
-              Effect.map((job) => ({ job_id: job.job_id, status: "pending" as const, message: processPdfMessage }))
-            ))
+            Effect.flatMap((upload) => scriptorium.submit<never>({ filename: upload.filename, content: upload.content })),
+            impossible,
+            Effect.map((job) => ({ job_id: job.job_id, status: "pending" as const, message: processPdfMessage }))
+          ))
         .handle("status", ({ path }) => scriptorium.status(path.job_id))
         .handle("tasks", ({ urlParams }) =>
           Effect.gen(function*() {

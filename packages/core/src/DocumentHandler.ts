@@ -1,17 +1,22 @@
 /**
  * DocumentHandler: the JobHandler that turns an uploaded PDF into markdown. It opens the file with the PdfEngine,
- * records the page count, then takes the pages one at a time: text layer, blocks in reading order, markdown, stored
- * as the page's checkpoint (`pages/{page}/page.json`) before the page is checkpointed, so a resumed attempt skips
- * it. Each page is routed (PageRouting, under the job's `ocr` option) and its route kept in its result: a page
- * routed to OCR (scanned, image-only, invisible or garbage text layer) is rendered (`renderPage`, 150 DPI) and read
- * by the OcrEngine; its lines, boxes scaled to points, go through TextLayout as text items (line height as font
- * size), which gives paragraphs and reading order, and are kept as `ocr_lines` (text, confidence, box) with
- * `source: "ocr"`. An uploaded image (PNG, JPEG, TIFF, WebP) is a job of its pages (a multi-page TIFF's frames),
- * each decoded by ImageInput and read the same way, its boxes and size in pixels. An OCR failure on one page does
- * not lose the others: that page is stored empty (`source: "none"`) with the error in its route's reason. Once every
- * page is stored, the results are assembled from the checkpoints, read back one at a
- * time, so memory stays bounded whatever the page count: `markdown.md`, `markdown_det.md` (each block with its type
- * and box) and `document.json`.
+ * records the page count, then takes the pages in order: text layer, blocks in reading order, markdown, stored as the
+ * page's checkpoint (`pages/{page}/page.json`) before the page is checkpointed, so a resumed attempt skips it.
+ * Reading runs one page ahead: the PDF's thread reads (and, for OCR, renders) the next page while the current one is
+ * recognised and stored.
+ *
+ * Each page is routed (PageRouting, under the job's `ocr` option) and its route kept in its result: a page routed to
+ * OCR (scanned, image-only, invisible or garbage text layer) is rendered (`renderPage`, 150 DPI) and read by the
+ * OcrEngine; its lines, boxes scaled to points, go through TextLayout as text items (line height as font size),
+ * which gives paragraphs and reading order, and are kept as `ocr_lines` (text, confidence, box) with
+ * `source: "ocr"`. An uploaded image (PNG, JPEG, TIFF, WebP) is a job of its pages (a multi-page TIFF's frames), each
+ * decoded by ImageInput and read the same way, its boxes and size in pixels. An OCR failure on one page does not
+ * lose the others, nor does a page that cannot be rendered: that page is stored empty (`source: "none"`) with the
+ * error in its route's reason.
+ *
+ * Once every page is stored, the results are assembled from the checkpoints, read back one at a time, so memory
+ * stays bounded whatever the page count: `markdown.md`, `markdown_det.md` (each block with its type and box) and
+ * `document.json`.
  *
  * A file the user must fix (not a PDF, encrypted, unreadable, too demanding) fails the job with the error's sentence
  * and no retry; a store hiccup fails the attempt and the Worker retries it.
@@ -23,7 +28,8 @@ import * as ImageInput from "./engine/ImageInput.js"
 import { type OcrError, type OcrLine, OcrEngine, type RawImage } from "./engine/OcrEngine.js"
 import * as PageRouting from "./engine/PageRouting.js"
 import * as TextLayout from "./engine/TextLayout.js"
-import { type PageText, PdfEngine, type PdfOutOfMemory, type TextItem } from "./engine/PdfEngine.js"
+import { detMarkdown } from "./render/MarkdownDet.js"
+import { type PageText, PdfEngine, type PdfHandle, type PdfOutOfMemory, type TextItem } from "./engine/PdfEngine.js"
 import * as JobFiles from "./JobFiles.js"
 import { type JobContext, JobFailure, type JobHandler } from "./JobHandler.js"
 
@@ -85,7 +91,10 @@ export const outputs = {
  * The result of one page from its text layer, routed by PageRouting: a page routed to the text layer has its blocks;
  * one routed to OCR (or to nothing) is empty, `source: "none"`, until OCR fills it in.
  */
-export const pageResult = (text: PageText, mode: PageRouting.OcrMode = "auto"): PageResult => {
+export const pageResult = (
+  text: PageText,
+  mode: PageRouting.OcrMode = "auto"
+): PageResult & { readonly route: PageRouting.Route } => {
   const route = PageRouting.route(text, mode)
   const base = { page: text.page, width: text.width, height: text.height, route }
   if (route.decision !== "text" || !TextLayout.hasUsableText(text.items)) {
@@ -160,22 +169,8 @@ const recognizePage = (
     )
   )
 
-/**
- * A page as markdown with each block annotated: `<|ref|>{type}<|/ref|><|det|>[[x1, y1, x2, y2]]<|/det|>` (the box in
- * thousandths of the page, 0 to 999) on the line before the block's markdown.
- */
-export const detMarkdown = (page: PageResult): string =>
-  page.blocks.map((block) =>
-    `<|ref|>${block.type}<|/ref|><|det|>[[${normalise(block.bbox, page).join(", ")}]]<|/det|>\n` +
-    TextLayout.blockMarkdown(block)
-  ).join("\n\n")
-
-const normalise = (bbox: TextLayout.BBox, page: PageResult): ReadonlyArray<number> => {
-  const scale = (value: number, size: number) =>
-    size > 0 ? Math.min(999, Math.max(0, Math.round((value / size) * 999))) : 0
-  const [x1, y1, x2, y2] = bbox
-  return [scale(x1, page.width), scale(y1, page.height), scale(x2, page.width), scale(y2, page.height)]
-}
+/** A page as markdown with each block annotated (render/MarkdownDet, which documents the format). */
+export { detMarkdown }
 
 /** The document handler: PDF in, page checkpoints and the three result files out. */
 export const handler: JobHandler<BlobStore | PdfEngine | OcrEngine> = (context) =>
@@ -232,19 +227,44 @@ const readPages = (context: JobContext, blobs: BlobStore) =>
     // the bytes were read for this alone: move them to the reading thread rather than copy them
     const pdf = yield* engine.open(bytes, { filename: context.job.filename, transfer: true })
     yield* context.setTotalPages(pdf.pageCount)
-    for (let page = 0; page < pdf.pageCount; page++) {
-      if (context.done.has(page)) continue
-      const text = yield* pdf.page(page)
-      let result = pageResult(text, mode)
-      if (result.route?.decision === "ocr") {
-        const rendered = yield* pdf.renderPage(page)
-        const base = { page, width: text.width, height: text.height, route: result.route }
-        result = yield* recognizePage(ocr, base, rendered, 72 / rendered.dpi)
-      }
-      yield* blobs.put(yield* JobFiles.pageKey(jobId, page, PAGE_FILE), encodePage(result))
-      yield* context.checkpoint(page)
-    }
+    const todo = Array.from({ length: pdf.pageCount }, (_, page) => page).filter((page) => !context.done.has(page))
+    // two stages, one page apart: the PDF's thread reads (and renders) the next page while this one is recognised,
+    // laid out and stored; at most three pages are in hand at once
+    yield* Stream.fromIterable(todo).pipe(
+      Stream.mapEffect((page) => readPdfPage(pdf, page, mode)),
+      Stream.buffer({ capacity: 1 }),
+      Stream.mapEffect((read) =>
+        Effect.gen(function*() {
+          const { page, width, height, route } = read.result
+          const result = read.rendered === undefined
+            ? read.result
+            : yield* recognizePage(ocr, { page, width, height, route }, read.rendered, 72 / read.rendered.dpi)
+          yield* blobs.put(yield* JobFiles.pageKey(jobId, read.result.page, PAGE_FILE), encodePage(result))
+          yield* context.checkpoint(read.result.page)
+        })
+      ),
+      Stream.runDrain
+    )
     return pdf.pageCount
+  })
+
+/**
+ * A page's text layer and route, and its image when it goes to OCR. A page that cannot be rendered is stored empty
+ * with the reason in its route, so the document's other pages are kept.
+ */
+const readPdfPage = (pdf: PdfHandle, page: number, mode: PageRouting.OcrMode) =>
+  Effect.gen(function*() {
+    const text = yield* pdf.page(page)
+    const result = pageResult(text, mode)
+    if (result.route.decision !== "ocr") return { result, rendered: undefined }
+    return yield* pdf.renderPage(page).pipe(
+      Effect.map((rendered) => ({ result, rendered })),
+      Effect.catchTag("CorruptPdf", (e) =>
+        Effect.as(Effect.logWarning(`rendering page ${page + 1} failed`, e), {
+          result: { ...result, route: { ...result.route, reason: `${result.route.reason}; rendering failed: ${e.message}` } },
+          rendered: undefined
+        }))
+    )
   })
 
 /**

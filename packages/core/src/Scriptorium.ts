@@ -102,10 +102,12 @@ export const make: Effect.Effect<Scriptorium, never, JobStore | BlobStore> = Eff
       const admitted = Option.isSome(admission) && content instanceof Uint8Array
         ? yield* admission.value.check({ filename: input.filename, bytes: content })
         : {}
-      // hash while storing, so a repeated idempotency key can be told apart from a reuse with another file
-      const hash = createHash("sha256").update(input.filename).update("\0")
-      const body = content instanceof Uint8Array ? Stream.succeed(content) : content
-      yield* blobs.put(key, Stream.tap(body, (chunk) => Effect.sync(() => hash.update(chunk))))
+      // with an idempotency key, hash while storing, so a repeat can be told apart from a reuse with another file
+      const hash = input.idempotency_key === undefined
+        ? undefined
+        : createHash("sha256").update(input.filename).update("\0")
+      const stream = content instanceof Uint8Array ? Stream.succeed(content) : content
+      yield* blobs.put(key, hash === undefined ? content : Stream.tap(stream, (chunk) => Effect.sync(() => hash.update(chunk))))
       const inserted = yield* store.insert({
         job_id,
         filename: input.filename,
@@ -114,7 +116,7 @@ export const make: Effect.Effect<Scriptorium, never, JobStore | BlobStore> = Eff
         priority: input.priority,
         max_attempts: input.max_attempts,
         idempotency_key: input.idempotency_key,
-        fingerprint: hash.digest("hex")
+        fingerprint: hash?.digest("hex")
       }).pipe(Effect.tapError(() => deleteFiles(job_id)))
       if (!inserted.created) yield* deleteFiles(job_id)
       return inserted.job

@@ -191,6 +191,47 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       expect(pages.filter((p) => p.source === "ocr").length).toBeGreaterThanOrEqual(7)
     }).pipe(Effect.provide(stack({ jobTimeoutMs: 60_000 }))), 90_000)
 
+  it.live("the job's ocr option: \"always\" reads a born-digital page by OCR, \"never\" leaves a scan unread", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      const digital = yield* s.submit({
+        filename: "table.pdf",
+        content: file("pdfs-digital/docling_table_mislabeled_as_picture.pdf"),
+        options: { ocr: "always" }
+      })
+      const scan = yield* s.submit({
+        filename: "book.pdf",
+        content: file("pdfs-real/mineru_small_ocr.pdf"),
+        options: { ocr: "never" }
+      })
+      type Page = { source: string; route: { decision: string; reason: string }; markdown?: string }
+      const pagesOf = (id: string) =>
+        Effect.map(text(s, id, "document.json"), (json) => (JSON.parse(json) as { pages: Array<Page> }).pages)
+      expect((yield* s.wait(digital.job_id, { timeoutMs: 60_000 })).status).toBe("completed")
+      const [forced] = yield* pagesOf(digital.job_id)
+      expect([forced!.source, forced!.route.decision]).toEqual(["ocr", "ocr"])
+      expect(forced!.route.reason).toContain("ocr: always")
+      // the OCR'd text is the page's own: most words of its text layer are in it
+      const ocrWords = new Set((yield* text(s, digital.job_id, "markdown.md")).toLowerCase().match(/[a-z]{4,}/g))
+      const digitalAlone = yield* s.submit({
+        filename: "table.pdf",
+        content: file("pdfs-digital/docling_table_mislabeled_as_picture.pdf")
+      })
+      expect((yield* s.wait(digitalAlone.job_id, { timeoutMs: JOB_LIMIT_MS })).status).toBe("completed")
+      const layerWords = [...new Set((yield* text(s, digitalAlone.job_id, "markdown.md")).toLowerCase().match(/[a-z]{4,}/g))]
+      expect(layerWords.length).toBeGreaterThan(10)
+      expect(layerWords.filter((w) => ocrWords.has(w)).length / layerWords.length).toBeGreaterThan(0.7)
+
+      expect((yield* s.wait(scan.job_id, { timeoutMs: JOB_LIMIT_MS })).status).toBe("completed")
+      const unread = yield* pagesOf(scan.job_id)
+      expect(unread.length).toBe(8)
+      for (const page of unread) {
+        expect([page.source, page.route.decision]).toEqual(["none", "none"])
+        expect(page.route.reason).toContain("ocr: never")
+      }
+      expect(yield* text(s, scan.job_id, "markdown.md")).toBe("")
+    }).pipe(Effect.provide(stack({ jobTimeoutMs: 60_000 }))), 90_000)
+
   it.live("a resumed job reads only the pages its first attempt did not store", () =>
     Effect.gen(function*() {
       const s = yield* Scriptorium.Scriptorium

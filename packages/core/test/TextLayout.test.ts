@@ -93,6 +93,14 @@ describe("TextLayout", () => {
     expect(TextLayout.composeAccents("a na¨ıve r´esum´e")).toBe("a naïve résumé")
   })
 
+  it("joins Chinese and Japanese lines without a space, and spaces every other script", () => {
+    expect(TextLayout.joinLines(["文字识别是一种", "将图像转换为文本的技术。"])).toBe("文字识别是一种将图像转换为文本的技术。")
+    expect(TextLayout.joinLines(["日本語のテキスト、", "改行されています"])).toBe("日本語のテキスト、改行されています")
+    expect(TextLayout.joinLines(["共 3 页（PDF）", "第 1 页"])).toBe("共 3 页（PDF）第 1 页")
+    expect(TextLayout.joinLines(["价格 total", "123"])).toBe("价格 total 123")
+    expect(TextLayout.joinLines(["한국어 문장이", "이어집니다"])).toBe("한국어 문장이 이어집니다")
+  })
+
   it("reads a two-column page column by column, under a full-width title", () => {
     const left = ["Left column line one of the", "left column line two of the", "left column line three ends."]
     const right = ["Right column line one of it", "right column line two of it", "right column line three ends."]

@@ -372,11 +372,13 @@ const headingLevel = (size: number, body: number, lineCount: number, text: strin
 
 /**
  * Lines joined with spaces. A word hyphenated across a line end is joined again ("recog-" "nition"); a hyphen before
- * a capital or a digit is part of the word and stays ("Trace-" "Monkey", "ISO-" "9001").
+ * a capital or a digit is part of the word and stays ("Trace-" "Monkey", "ISO-" "9001"). Chinese and Japanese write
+ * no spaces between words, so a line break between two of their characters joins with nothing.
  */
 export const joinLines = (texts: ReadonlyArray<string>): string =>
   texts.reduce((text, next) => {
     if (text === "") return next
+    if (UNSPACED_END.test(text) && UNSPACED_START.test(next)) return text + next
     if (/\u00ad$/.test(text)) return text.slice(0, -1) + next
     if (/\p{L}[-\u2010]$/u.test(text)) {
       if (/^\p{Ll}/u.test(next)) return text.slice(0, -1) + next
@@ -384,6 +386,11 @@ export const joinLines = (texts: ReadonlyArray<string>): string =>
     }
     return `${text} ${next}`
   }, "")
+
+// Han, kana and their punctuation and full-width forms (Korean spaces its words, so Hangul is not among them)
+const UNSPACED = "\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\u3000-\\u303F\\uFF01-\\uFF60\\u30FC"
+const UNSPACED_END = new RegExp(`[${UNSPACED}]$`, "u")
+const UNSPACED_START = new RegExp(`^[${UNSPACED}]`, "u")
 
 // ---------------------------------------------------------------------------------------------------------------
 

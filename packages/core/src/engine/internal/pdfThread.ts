@@ -101,11 +101,19 @@ setInterval(() => {
 
 const pdfjsRoot = dirname(createRequire(import.meta.url).resolve("pdfjs-dist/package.json"))
 
-/** Loads pdf.js with its worker code in this same thread (no nested worker: this thread is the isolation). */
+/**
+ * Loads pdf.js with its worker code in this same thread (no nested worker: this thread is the isolation).
+ * The legacy build's core-js polyfills replace `Array.prototype.push` on Node 20 (for a V8 edge case with
+ * non-writable array lengths that pdf.js never meets); the interpreted replacement took 10% of the thread's time on
+ * born-digital pages, so the native one is put back once pdf.js is loaded.
+ */
 const loadPdfjs = async () => {
+  const push = Array.prototype.push
   const workerModule: string = "pdfjs-dist/legacy/build/pdf.worker.mjs"
   ;(globalThis as Record<string, unknown>).pdfjsWorker = await import(workerModule)
-  return import("pdfjs-dist/legacy/build/pdf.mjs")
+  const api = await import("pdfjs-dist/legacy/build/pdf.mjs")
+  Object.defineProperty(Array.prototype, "push", { value: push, writable: true, configurable: true })
+  return api
 }
 const pdfjs = loadPdfjs()
 
