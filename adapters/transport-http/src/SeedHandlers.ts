@@ -31,8 +31,7 @@ export interface SeedHandlersConfig {
 export const outputNames = {
   markdown: DocumentHandler.outputs.markdown,
   markdownDet: DocumentHandler.outputs.markdownDet,
-  // written by the layout stage once it exists; until then these routes answer 404 and an empty list
-  layoutPdf: "layout.pdf",
+  layoutPdf: DocumentHandler.outputs.layoutPdf,
   imagesFolder: "images/"
 } as const
 

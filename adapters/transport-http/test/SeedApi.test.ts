@@ -322,10 +322,16 @@ describe("seed 001's routes", () => {
     }
   })
 
-  it("layout_pdf and images: 404 and an empty list until the pipeline produces them", async () => {
+  it("layout_pdf is the PDF with its layout drawn; images an empty list for a text-only document", async () => {
     const id = await submit("plain.pdf")
     await waitFor(id, terminal)
-    await expectError(await fetch(`${open}/result/${id}/layout_pdf`), 404, "BlobNotFound")
+    const layout = await fetch(`${open}/result/${id}/layout_pdf`)
+    expect(layout.status).toBe(200)
+    expect(layout.headers.get("content-type")).toBe("application/pdf")
+    const drawn = Buffer.from(await layout.arrayBuffer())
+    expect(drawn.subarray(0, 5).toString()).toBe("%PDF-")
+    expect(drawn.equals(digitalPdf)).toBe(false)
+    // (render/LayoutPdf's own tests check the drawing: one box per block, on the right marks, every page kept)
     const images = await fetch(`${open}/result/${id}/images`)
     expect(images.status).toBe(200)
     expect(await json(images)).toEqual({ job_id: id, status: "completed", images: [], count: 0 })

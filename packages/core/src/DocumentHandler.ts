@@ -22,12 +22,13 @@
  * and no retry; a store hiccup fails the attempt and the Worker retries it.
  */
 import { BlobNotFound, type CorruptPdf, type EmptyFile, type EncryptedPdf, type NotAPdf } from "@scriptorium/api"
-import { Effect, ParseResult, Schema, Stream } from "effect"
+import { Chunk, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import { type BlobError, BlobStore, readBytes, readText } from "./BlobStore.js"
 import * as ImageInput from "./engine/ImageInput.js"
 import { type OcrError, type OcrLine, OcrEngine, type RawImage } from "./engine/OcrEngine.js"
 import * as PageRouting from "./engine/PageRouting.js"
 import * as TextLayout from "./engine/TextLayout.js"
+import * as LayoutPdf from "./render/LayoutPdf.js"
 import { detMarkdown } from "./render/MarkdownDet.js"
 import { type PageText, PdfEngine, type PdfHandle, type PdfOutOfMemory, type TextItem } from "./engine/PdfEngine.js"
 import * as JobFiles from "./JobFiles.js"
@@ -84,7 +85,9 @@ export const PAGE_FILE = "page.json"
 export const outputs = {
   markdown: "markdown.md",
   markdownDet: "markdown_det.md",
-  document: "document.json"
+  document: "document.json",
+  /** The input PDF with every block's box drawn on its pages (absent for image uploads). */
+  layoutPdf: "layout.pdf"
 } as const
 
 /**
@@ -179,6 +182,7 @@ export const handler: JobHandler<BlobStore | PdfEngine | OcrEngine> = (context) 
     // the document's thread lives only while pages are read; assembling needs no PDF
     const pageCount = yield* Effect.scoped(readPages(context, blobs))
     yield* writeOutputs(blobs, context.job.job_id, pageCount)
+    yield* writeLayoutPdf(blobs, context.job.job_id, pageCount)
   }).pipe(Effect.catchTags({
     EmptyFile: userError,
     NotAPdf: userError,
@@ -338,3 +342,22 @@ const writeOutputs = (blobs: BlobStore, jobId: string, pageCount: number) =>
 /** Page texts separated by a blank line; empty pages leave no gap. */
 const joinNonEmpty = <E>(texts: Stream.Stream<string, E>): Stream.Stream<string, E> =>
   texts.pipe(Stream.filter((text) => text !== ""), Stream.intersperse("\n\n"))
+
+/**
+ * The layout PDF (render/LayoutPdf): the input's pages with every block's box, type and order drawn over them. An
+ * uploaded image has no PDF to draw on, and a PDF that pdf-lib cannot read (some damaged files pdf.js repairs) gets
+ * none, with a warning: the job's text results stand either way, and `/layout_pdf` answers 404 for it.
+ */
+const writeLayoutPdf = (blobs: BlobStore, jobId: string, pageCount: number) =>
+  Effect.gen(function*() {
+    const input = yield* readBytes(blobs, yield* JobFiles.inputKey(jobId))
+    if (ImageInput.sniff(input) !== undefined) return
+    const pages = yield* Stream.runCollect(
+      Stream.map(storedPages(blobs, jobId, pageCount), ({ blocks, height, page, width }) => ({ page, width, height, blocks }))
+    )
+    const drawn = yield* LayoutPdf.layoutPdf(input, Chunk.toReadonlyArray(pages)).pipe(
+      Effect.tapError((e) => Effect.logWarning(`job ${jobId}: no layout PDF`, e)),
+      Effect.option
+    )
+    if (Option.isSome(drawn)) yield* blobs.put(yield* JobFiles.outputKey(jobId, outputs.layoutPdf), drawn.value)
+  })

@@ -89,7 +89,7 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       const done = yield* s.wait(job.job_id, { timeoutMs: JOB_LIMIT_MS })
       expect(done.status).toBe("completed")
       expect([done.total_pages, done.processed_pages]).toEqual([14, 14])
-      expect([...yield* s.outputs(job.job_id)].sort()).toEqual(["document.json", "markdown.md", "markdown_det.md"])
+      expect([...yield* s.outputs(job.job_id)].sort()).toEqual(["document.json", "layout.pdf", "markdown.md", "markdown_det.md"])
 
       const markdown = yield* text(s, job.job_id, "markdown.md")
       expect(markdown.startsWith("# Trace-based Just-in-Time Type Specialization for Dynamic Languages\n\n")).toBe(true)
@@ -150,6 +150,8 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
         }
         expect(document.pages.filter((p) => p.source === "text").length, name).toBeGreaterThan(0)
         expect((yield* text(s, job.job_id, "markdown.md")).length, name).toBeGreaterThan(500)
+        const layout = yield* collectBytes(s.result(job.job_id, "layout.pdf"))
+        expect(new TextDecoder().decode(layout.subarray(0, 5)), name).toBe("%PDF-")
       }
     }).pipe(Effect.provide(stack())), 120_000)
 
