@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { crc32 } from "node:zlib"
 import sharp from "sharp"
+import { distance } from "./ocr/cer.js"
 
 const corpus = fileURLToPath(new URL("../../../../shared/corpus/", import.meta.url))
 const uw3 = `${corpus}uw3-lines/`
@@ -21,19 +22,6 @@ const haveUw3 = existsSync(uw3)
 const haveSroie = existsSync(sroie)
 if (!haveUw3) console.warn(`OcrEngine tests: ${uw3} is absent; the uw3-lines tests are skipped`)
 if (!haveSroie) console.warn(`OcrEngine tests: ${sroie} is absent; the sroie-dev tests are skipped`)
-
-/** Levenshtein distance. */
-const distance = (a: string, b: string): number => {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    prev = cur
-  }
-  return prev[b.length]!
-}
 
 /** How many of the reference's spaces are aligned to spaces of the hypothesis (edit-distance alignment). */
 const spacesMatched = (hyp: string, ref: string): number => {
