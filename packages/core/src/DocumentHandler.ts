@@ -14,9 +14,15 @@
  * lose the others, nor does a page that cannot be rendered: that page is stored empty (`source: "none"`) with the
  * error in its route's reason.
  *
+ * Pages are laid out by the LayoutEngine provided (the built-in one when none is): typed blocks (title, section
+ * headers, paragraphs, list items, captions, footnotes, code, formulas, page furniture) in reading order.
+ *
  * Once every page is stored, the results are assembled from the checkpoints, read back one at a time, so memory
  * stays bounded whatever the page count: `markdown.md`, `markdown_det.md` (each block with its type and box) and
- * `document.json`.
+ * `document.json`. A first read collects what the document pass needs (the lines in the pages' margins, the levels
+ * of their headings): running heads, feet and page numbers repeated across pages are typed as such and kept out of
+ * the markdown, heading levels are ranked over the document, and a paragraph that goes on across a page break is
+ * joined.
  *
  * A file the user must fix (not a PDF, encrypted, unreadable, too demanding) fails the job with the error's sentence
  * and no retry; a store hiccup fails the attempt and the Worker retries it.
@@ -25,7 +31,9 @@ import { BlobNotFound, type CorruptPdf, type EmptyFile, type EncryptedPdf, type 
 import { Chunk, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import { type BlobError, BlobStore, readBytes, readText } from "./BlobStore.js"
 import * as ImageInput from "./engine/ImageInput.js"
+import * as LayoutEngine from "./engine/LayoutEngine.js"
 import { type OcrError, type OcrLine, OcrEngine, type RawImage } from "./engine/OcrEngine.js"
+import * as PageImages from "./engine/PageImages.js"
 import * as PageRouting from "./engine/PageRouting.js"
 import * as TextLayout from "./engine/TextLayout.js"
 import * as LayoutPdf from "./render/LayoutPdf.js"
@@ -34,12 +42,18 @@ import { type PageText, PdfEngine, type PdfHandle, type PdfOutOfMemory, type Tex
 import * as JobFiles from "./JobFiles.js"
 import { type JobContext, JobFailure, type JobHandler } from "./JobHandler.js"
 
-/** A block as stored: type, level, box in points (top-left origin) and text. */
+/**
+ * A block as stored: type, level, box in points (top-left origin) and text. The types are TextLayout's
+ * (`BLOCK_TYPES`); `heading` is the type of checkpoints stored before titles and section headers were told apart,
+ * still read (and rendered as it was then: a section header, `#` for its level 1).
+ */
 export const Block = Schema.Struct({
-  type: Schema.Literal("heading", "paragraph"),
+  type: Schema.Literal(...TextLayout.BLOCK_TYPES),
   level: Schema.Number,
   bbox: Schema.Tuple(Schema.Number, Schema.Number, Schema.Number, Schema.Number),
-  text: Schema.String
+  text: Schema.String,
+  /** A picture's image, under the job's `images/` outputs (`0_0.jpg`); its text is the markdown link to it. */
+  image: Schema.optional(Schema.String)
 })
 
 /** How a page was routed: its text layer, OCR, or neither (blank), and why, for debugging. */
@@ -91,20 +105,34 @@ export const outputs = {
 } as const
 
 /**
- * The result of one page from its text layer, routed by PageRouting: a page routed to the text layer has its blocks;
- * one routed to OCR (or to nothing) is empty, `source: "none"`, until OCR fills it in.
+ * The result of one page from its text layer, routed by PageRouting: a page routed to the text layer has its blocks
+ * (laid out by the built-in LayoutEngine); one routed to OCR (or to nothing) is empty, `source: "none"`, until OCR
+ * fills it in.
  */
 export const pageResult = (
   text: PageText,
   mode: PageRouting.OcrMode = "auto"
-): PageResult & { readonly route: PageRouting.Route } => {
+): PageResult & { readonly route: PageRouting.Route } =>
+  Effect.runSync(layoutPageResult(LayoutEngine.builtIn, text, mode))
+
+/** `pageResult` with the page laid out by `layout`. */
+export const layoutPageResult = (
+  layout: LayoutEngine.LayoutEngine,
+  text: PageText,
+  mode: PageRouting.OcrMode = "auto"
+): Effect.Effect<PageResult & { readonly route: PageRouting.Route }> => {
   const route = PageRouting.route(text, mode)
   const base = { page: text.page, width: text.width, height: text.height, route }
   if (route.decision !== "text" || !TextLayout.hasUsableText(text.items)) {
-    return { ...base, source: "none", blocks: [], markdown: "" }
+    return Effect.succeed({ ...base, source: "none" as const, blocks: [], markdown: "" })
   }
-  const blocks = TextLayout.blocks(text.items)
-  return { ...base, source: "text", blocks, markdown: TextLayout.markdown(blocks) }
+  const input = { items: text.items, width: text.width, height: text.height, page: text.page, source: "text" as const }
+  return Effect.map(LayoutEngine.run(layout, input), (blocks) => ({
+    ...base,
+    source: "text" as const,
+    blocks,
+    markdown: TextLayout.markdown(blocks)
+  }))
 }
 
 /**
@@ -118,7 +146,15 @@ export const ocrPageResult = (
   base: { readonly page: number; readonly width: number; readonly height: number; readonly route: PageRouting.Route },
   lines: ReadonlyArray<OcrLine>,
   scale: number
-): PageResult => {
+): PageResult => Effect.runSync(layoutOcrPageResult(LayoutEngine.builtIn, base, lines, scale))
+
+/** `ocrPageResult` with the page laid out by `layout`. */
+export const layoutOcrPageResult = (
+  layout: LayoutEngine.LayoutEngine,
+  base: { readonly page: number; readonly width: number; readonly height: number; readonly route: PageRouting.Route },
+  lines: ReadonlyArray<OcrLine>,
+  scale: number
+): Effect.Effect<PageResult> => {
   const round = (value: number) => Math.round(value * scale * 100) / 100
   const ocrLines = lines.map((line) => ({
     text: line.text,
@@ -140,10 +176,16 @@ export const ocrPageResult = (
   }))
   if (!TextLayout.hasUsableText(items)) {
     const route = { ...base.route, reason: `${base.route.reason}; OCR found no text` }
-    return { ...base, route, source: "none", blocks: [], ocr_lines: ocrLines, markdown: "" }
+    return Effect.succeed({ ...base, route, source: "none" as const, blocks: [], ocr_lines: ocrLines, markdown: "" })
   }
-  const blocks = TextLayout.blocks(items)
-  return { ...base, source: "ocr", blocks, ocr_lines: ocrLines, markdown: TextLayout.markdown(blocks) }
+  const input = { items, width: base.width, height: base.height, page: base.page, source: "ocr" as const }
+  return Effect.map(LayoutEngine.run(layout, input), (blocks) => ({
+    ...base,
+    source: "ocr" as const,
+    blocks,
+    ocr_lines: ocrLines,
+    markdown: TextLayout.markdown(blocks)
+  }))
 }
 
 /** How far (a fraction of the median) an OCR line's height may be from the page's median and still count as it. */
@@ -157,7 +199,9 @@ const recognizePage = (
   scale: number
 ): Effect.Effect<PageResult> =>
   ocr.recognize(image).pipe(
-    Effect.map((result) => ocrPageResult(base, result.lines, scale)),
+    Effect.flatMap((result) =>
+      Effect.flatMap(LayoutEngine.current, (layout) => layoutOcrPageResult(layout, base, result.lines, scale))
+    ),
     Effect.catchAll((e: OcrError) =>
       Effect.as(
         Effect.logWarning(`OCR failed on page ${base.page + 1}`, e),
@@ -231,18 +275,20 @@ const readPages = (context: JobContext, blobs: BlobStore) =>
     // the bytes were read for this alone: move them to the reading thread rather than copy them
     const pdf = yield* engine.open(bytes, { filename: context.job.filename, transfer: true })
     yield* context.setTotalPages(pdf.pageCount)
+    const layout = yield* LayoutEngine.current
     const todo = Array.from({ length: pdf.pageCount }, (_, page) => page).filter((page) => !context.done.has(page))
     // two stages, one page apart: the PDF's thread reads (and renders) the next page while this one is recognised,
     // laid out and stored; at most three pages are in hand at once
     yield* Stream.fromIterable(todo).pipe(
-      Stream.mapEffect((page) => readPdfPage(pdf, page, mode)),
+      Stream.mapEffect((page) => readPdfPage(pdf, page, mode, layout)),
       Stream.buffer({ capacity: 1 }),
       Stream.mapEffect((read) =>
         Effect.gen(function*() {
           const { page, width, height, route } = read.result
-          const result = read.rendered === undefined
+          const recognized = read.rendered === undefined
             ? read.result
             : yield* recognizePage(ocr, { page, width, height, route }, read.rendered, 72 / read.rendered.dpi)
+          const result = yield* withFigures(blobs, jobId, recognized, read.figures)
           yield* blobs.put(yield* JobFiles.pageKey(jobId, read.result.page, PAGE_FILE), encodePage(result))
           yield* context.checkpoint(read.result.page)
         })
@@ -253,22 +299,45 @@ const readPages = (context: JobContext, blobs: BlobStore) =>
   })
 
 /**
- * A page's text layer and route, and its image when it goes to OCR. A page that cannot be rendered is stored empty
- * with the reason in its route, so the document's other pages are kept.
+ * A page's text layer and route, its figures (PageImages, encoded as JPEG), and its image when it goes to OCR. A page
+ * that cannot be rendered is stored empty with the reason in its route, so the document's other pages are kept. The
+ * figures are read right after the text layer, while the PDF's thread still holds the page's decoded images.
  */
-const readPdfPage = (pdf: PdfHandle, page: number, mode: PageRouting.OcrMode) =>
+const readPdfPage = (pdf: PdfHandle, page: number, mode: PageRouting.OcrMode, layout: LayoutEngine.LayoutEngine) =>
   Effect.gen(function*() {
     const text = yield* pdf.page(page)
-    const result = pageResult(text, mode)
-    if (result.route.decision !== "ocr") return { result, rendered: undefined }
+    const result = yield* layoutPageResult(layout, text, mode)
+    const figures = yield* PageImages.readFigures(pdf, text, result.route.decision)
+    if (result.route.decision !== "ocr") return { result, rendered: undefined, figures }
     return yield* pdf.renderPage(page).pipe(
-      Effect.map((rendered) => ({ result, rendered })),
+      Effect.map((rendered) => ({ result, rendered, figures })),
       Effect.catchTag("CorruptPdf", (e) =>
         Effect.as(Effect.logWarning(`rendering page ${page + 1} failed`, e), {
           result: { ...result, route: { ...result.route, reason: `${result.route.reason}; rendering failed: ${e.message}` } },
-          rendered: undefined
+          rendered: undefined,
+          figures
         }))
     )
+  })
+
+/**
+ * A page's result with its figures: each placed among the blocks as a `picture` block (PageImages.withPictures),
+ * whose text is its markdown link, and stored as the job's output `images/{page}_{index}.jpg` (index from 0 in
+ * reading order). Stored before the page's checkpoint, so a resumed job never has a page without its images.
+ */
+const withFigures = (
+  blobs: BlobStore,
+  jobId: string,
+  result: PageResult,
+  figures: ReadonlyArray<PageImages.Figure>
+) =>
+  Effect.gen(function*() {
+    if (figures.length === 0) return result
+    const { blocks, images } = PageImages.withPictures(result.page, result.blocks, figures)
+    for (const { name, jpeg } of images) {
+      yield* blobs.put(yield* JobFiles.outputKey(jobId, PageImages.imageOutput(name)), jpeg)
+    }
+    return { ...result, blocks, markdown: TextLayout.markdown(blocks) }
   })
 
 /**
@@ -322,13 +391,24 @@ const storedPages = (blobs: BlobStore, jobId: string, pageCount: number) =>
     )
   )
 
-/** Writes the three result files, each streamed from the page checkpoints. */
+/**
+ * Writes the three result files, each streamed from the page checkpoints, after the document pass (LayoutEngine):
+ * a first read of the checkpoints takes each page's notes (the lines in its margins, text and height only; the
+ * levels of its headings), which tell the running heads, feet and page numbers repeated across pages and the
+ * document's heading levels; each file's read then applies them, so the markdown leaves the furniture out
+ * (markdown_det and document.json keep it, typed). The markdown is rendered from the blocks as it streams, a
+ * paragraph that goes on across a page break joined into one.
+ */
 const writeOutputs = (blobs: BlobStore, jobId: string, pageCount: number) =>
   Effect.gen(function*() {
-    const pages = storedPages(blobs, jobId, pageCount)
+    const notes = yield* Stream.runCollect(
+      Stream.map(storedPages(blobs, jobId, pageCount), (page) => LayoutEngine.notePage(page, page.page))
+    )
+    const pass = LayoutEngine.documentPass(notes)
+    const pages = Stream.map(storedPages(blobs, jobId, pageCount), (page) => LayoutEngine.applyDocumentPass(page, pass))
     const write = (name: string, body: Stream.Stream<string, ParseResult.ParseError | BlobNotFound | BlobError>) =>
       Effect.flatMap(JobFiles.outputKey(jobId, name), (key) => blobs.put(key, Stream.encodeText(body)))
-    yield* write(outputs.markdown, joinNonEmpty(Stream.map(pages, (page) => page.markdown)))
+    yield* write(outputs.markdown, joinNonEmpty(documentMarkdown(pages)))
     yield* write(outputs.markdownDet, joinNonEmpty(Stream.map(pages, detMarkdown)))
     yield* write(
       outputs.document,
@@ -336,6 +416,16 @@ const writeOutputs = (blobs: BlobStore, jobId: string, pageCount: number) =>
         Stream.map(({ markdown: _, ...page }) => JSON.stringify(page)),
         Stream.intersperseAffixes({ start: "{\"pages\":[", middle: ",", end: "]}" })
       )
+    )
+  })
+
+/** The markdown of pages in order, as parts (see LayoutEngine's `markdownFlow`). */
+const documentMarkdown = <E>(pages: Stream.Stream<PageResult, E>): Stream.Stream<string, E> =>
+  Stream.suspend(() => {
+    const flow = LayoutEngine.markdownFlow()
+    return pages.pipe(
+      Stream.mapConcat((page) => flow.page(page.blocks)),
+      Stream.concat(Stream.suspend(() => Stream.fromIterable(flow.end())))
     )
   })
 

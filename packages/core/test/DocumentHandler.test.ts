@@ -93,13 +93,13 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
 
       const markdown = yield* text(s, job.job_id, "markdown.md")
       expect(markdown.startsWith("# Trace-based Just-in-Time Type Specialization for Dynamic Languages\n\n")).toBe(true)
-      expect(markdown).toContain("### 1. Introduction")
+      expect(markdown).toContain("## 1. Introduction")
       expect(markdown).toContain("We solve the nested loop problem by recording nested trace trees.")
       expect(markdown).toContain("In a naïve implementation, inner loops would become hot first")
       expect(markdown).not.toContain("<|ref|>")
 
       const det = yield* text(s, job.job_id, "markdown_det.md")
-      expect(det.startsWith("<|ref|>heading<|/ref|><|det|>[[")).toBe(true)
+      expect(det.startsWith("<|ref|>title<|/ref|><|det|>[[")).toBe(true)
       const boxes = [...det.matchAll(/<\|det\|>\[\[(\d+), (\d+), (\d+), (\d+)\]\]<\|\/det\|>\n/g)]
       expect(boxes.length).toBeGreaterThan(100)
       for (const box of boxes) {
@@ -246,7 +246,7 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       expect(pagesRead).toEqual([0, 1, 2, 3, 4])
       const markdown = yield* text(s, job.job_id, "markdown.md")
       // the first page's text comes from its stored checkpoint
-      expect(markdown.startsWith("The Evolution of the Word Processor\n\n")).toBe(true)
+      expect(markdown.startsWith("## The Evolution of the Word Processor\n\n")).toBe(true)
       expect(markdown).toContain("From the clunky typewriters of the 19th century")
     }).pipe(Effect.provide(stack({ handler: crashAfterPage(2), engine: spiedEngine }))))
 

@@ -1,29 +1,58 @@
 /**
- * TextLayout on hand-built pages (lines, spaces, paragraphs, headings, de-hyphenation, two columns, sideways text)
- * and on text items pdf.js extracts from real papers of the corpus.
+ * TextLayout on hand-built pages (lines, spaces, paragraphs, headings, de-hyphenation, two columns, sideways text,
+ * and the block types: title, section headers and their levels, list items, captions, footnotes, code, formulas,
+ * page numbers and running heads), the markdown it renders (lists, code fences, furniture left out, paragraphs joined
+ * across a column break), the document pass (LayoutEngine: running feet found by repetition), pages no layout can
+ * read well (which give plain paragraphs, never an error), and text items pdf.js extracts from real papers of the
+ * corpus.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { PdfEngine, TextLayout } from "@scriptorium/core"
+import { DocumentHandler, LayoutEngine, PdfEngine, TextLayout } from "@scriptorium/core"
 import { Effect } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 
-/** A text item at (x, y) (top-left), `size` points high, about half a size wide per character. */
-const item = (text: string, x: number, y: number, size = 10, width = text.length * size * 0.5): PdfEngine.TextItem => ({
+/** How wide a proportional font draws `text`, in sizes: narrow letters narrow, wide ones wide, half a size mostly. */
+const advance = (text: string) =>
+  [...text].reduce((w, c) => w + (/[ilIjtf.,;:!'| ]/.test(c) ? 0.28 : /[mwMW]/.test(c) ? 0.8 : /[A-Z]/.test(c) ? 0.65 : 0.5), 0)
+
+/** A text item at (x, y) (top-left), `size` points high, as wide as a proportional font would draw it. */
+const item = (
+  text: string,
+  x: number,
+  y: number,
+  size = 10,
+  width = advance(text) * size,
+  fontName = "f1"
+): PdfEngine.TextItem => ({
   text,
   x,
   y,
   width,
   height: size,
-  fontName: "f1",
+  fontName,
   fontSize: size,
   angle: 0
 })
+
+/** A text item in a fixed-pitch font: every character 0.6 sizes wide. */
+const mono = (text: string, x: number, y: number, size = 9) => item(text, x, y, size, text.length * size * 0.6, "tt")
+
+/** A text item in another font (bold, say): same size, different name, widths that vary like a proportional font's. */
+const bold = (text: string, x: number, y: number, size = 10) => item(text, x, y, size, advance(text) * size * 1.1, "f2")
 
 /** Lines of body text, 12 points apart, starting at `y`: one item per line. */
 const column = (x: number, y: number, texts: ReadonlyArray<string>, size = 10) =>
   texts.map((text, i) => item(text, x, y + i * size * 1.2, size))
 
 const texts = (blocks: ReadonlyArray<TextLayout.Block>) => blocks.map((b) => b.text)
+const types = (blocks: ReadonlyArray<TextLayout.Block>) => blocks.map((b) => [b.type, b.text])
+
+/** A letter-size page. */
+const page = { width: 612, height: 792 }
+
+/** Prose that fills a line of a 300-point column. */
+const prose = (n: number) =>
+  Array.from({ length: n }, (_, i) => `line ${i + 1} of running text that fills its column to the end`)
 
 describe("TextLayout", () => {
   it("builds a line from items on one baseline, in x order, with spaces only at real gaps", () => {
@@ -60,7 +89,8 @@ describe("TextLayout", () => {
       "• a bullet item that wraps onto its second line",
       "• another item"
     ])
-    expect(blocks.every((b) => b.type === "paragraph" && b.level === 0)).toBe(true)
+    expect(blocks.map((b) => b.type)).toEqual(["paragraph", "paragraph", "paragraph", "list_item", "list_item"])
+    expect(blocks.every((b) => b.level === 0)).toBe(true)
     expect(TextLayout.markdown(blocks.slice(3)))
       .toBe("- a bullet item that wraps onto its second line\n\n- another item")
   })
@@ -73,14 +103,20 @@ describe("TextLayout", () => {
       item("1.1 Details", 50, 140, 14),
       ...column(50, 160, ["More body text follows the subsection heading."])
     ])
+    // the first page's largest heading is the title; a numbered heading's level is its number's depth
     expect(blocks.map((b) => [b.type, b.level, b.text])).toEqual([
-      ["heading", 1, "A Title"],
-      ["heading", 3, "1. Introduction"],
+      ["title", 1, "A Title"],
+      ["section_header", 1, "1. Introduction"],
       ["paragraph", 0, "Body text of the section, long enough to be the body size of the page."],
-      ["heading", 2, "1.1 Details"],
+      ["section_header", 2, "1.1 Details"],
       ["paragraph", 0, "More body text follows the subsection heading."]
     ])
-    expect(TextLayout.markdown(blocks.slice(0, 2))).toBe("# A Title\n\n### 1. Introduction")
+    expect(TextLayout.markdown(blocks.slice(0, 2))).toBe("# A Title\n\n## 1. Introduction")
+    // not the first page: no title, and an unnumbered heading's level follows its size
+    const later = TextLayout.blocks([item("Results", 50, 40, 18), ...column(50, 70, prose(2))], {
+      page: { ...page, first: false }
+    })
+    expect(later[0]).toMatchObject({ type: "section_header", level: 1, text: "Results" })
     // the body size is the size of most characters, not of most items
     expect(TextLayout.bodySize([item("Body text", 0, 0), item("T", 0, 0, 18), item("T", 0, 0, 18)])).toBe(10)
   })
@@ -114,7 +150,7 @@ describe("TextLayout", () => {
       "Left column line one of the left column line two of the left column line three ends.",
       "Right column line one of it right column line two of it right column line three ends."
     ])
-    expect(blocks[1]!.bbox).toEqual([50, 80, 190, 114])
+    expect(blocks[1]!.bbox).toEqual([50, 80, 166.6, 114])
   })
 
   it("keeps a running header on one line instead of cutting it into columns", () => {
@@ -156,6 +192,227 @@ describe("TextLayout", () => {
   })
 })
 
+describe("TextLayout block types", () => {
+  it("types list items, keeping their numbers, and does not read a column of bullets as a column", () => {
+    const blocks = TextLayout.blocks([
+      ...column(50, 100, ["The steps are these:"]),
+      // numbers as items of their own, 14 points left of the text (a gutter wide enough to be a column's)
+      item("1.", 50, 112),
+      item("Open the file and read every page of it.", 64, 112),
+      item("2.", 50, 124),
+      item("Lay out each page in reading order.", 64, 124),
+      // a symbol font's bullet, decoded to a control character
+      item("\u0002", 50, 148),
+      item("A bulleted item after the numbered ones.", 64, 148)
+    ])
+    expect(types(blocks)).toEqual([
+      ["paragraph", "The steps are these:"],
+      ["list_item", "1. Open the file and read every page of it."],
+      ["list_item", "2. Lay out each page in reading order."],
+      ["list_item", "• A bulleted item after the numbered ones."]
+    ])
+    expect(TextLayout.markdown(blocks)).toBe(
+      "The steps are these:\n\n1. Open the file and read every page of it.\n\n2. Lay out each page in reading order." +
+        "\n\n- A bulleted item after the numbered ones."
+    )
+  })
+
+  it("tells captions from sentences that mention a figure, and footnotes by their small mark at the foot", () => {
+    const blocks = TextLayout.blocks([
+      ...column(50, 100, ["Figure 3. The state machine of the tracer."]),
+      ...column(50, 120, ["Table 2-2 shows a comparison of the rights."]),
+      ...column(50, 140, prose(3)),
+      item("1", 50, 700, 5),
+      item("http://www.example.org/a-footnote", 55, 701, 8),
+      item("2", 50, 710, 5),
+      item("A second footnote, on its own line.", 55, 711, 8)
+    ], { page })
+    expect(types(blocks).slice(0, 2)).toEqual([
+      ["caption", "Figure 3. The state machine of the tracer."],
+      ["paragraph", "Table 2-2 shows a comparison of the rights."]
+    ])
+    expect(types(blocks).slice(-2)).toEqual([
+      ["footnote", "1 http://www.example.org/a-footnote"],
+      ["footnote", "2 A second footnote, on its own line."]
+    ])
+    // footnotes come after the page's text in the markdown, however the page is read
+    expect(TextLayout.markdown([blocks[blocks.length - 1]!, blocks[0]!])).toBe(
+      "Figure 3. The state machine of the tracer.\n\n2 A second footnote, on its own line."
+    )
+  })
+
+  it("calls lines in a fixed-pitch font code, keeps their indentation and fences them", () => {
+    const blocks = TextLayout.blocks([
+      ...column(50, 100, prose(2)),
+      mono("function add(a, b) {", 50, 140),
+      mono("return a + b", 71.6, 151),
+      mono("}", 50, 162),
+      ...column(50, 190, prose(2)),
+      // an address in the same typewriter font is not code
+      mono("someone@example.org", 50, 240),
+      ...column(50, 260, prose(1))
+    ])
+    expect(blocks.map((b) => b.type)).toEqual(["paragraph", "code", "paragraph", "paragraph", "paragraph"])
+    expect(blocks[1]!.text).toBe("function add(a, b) {\n    return a + b\n}")
+    expect(TextLayout.blockMarkdown(blocks[1]!)).toBe("```\nfunction add(a, b) {\n    return a + b\n}\n```")
+  })
+
+  it("calls a short line of mathematics a formula, and a sentence with an equals sign a paragraph", () => {
+    const blocks = TextLayout.blocks([
+      ...column(50, 100, prose(4)),
+      item("E = mc2 (1)", 150, 156),
+      ...column(50, 176, ["where the value x = 3 is used for every one of the cases that follow here.", ...prose(3)])
+    ])
+    expect(blocks.map((b) => b.type)).toEqual(["paragraph", "formula", "paragraph"])
+  })
+
+  it("finds headings at the body's size: another font, alone on a line, followed by text from the same edge", () => {
+    const blocks = TextLayout.blocks([
+      ...column(50, 100, prose(2)),
+      bold("Boots Self-Locking Nut", 50, 140),
+      ...column(50, 152, prose(2)),
+      // a label in another font with no text under it (a figure's) stays a paragraph
+      bold("Nut case", 400, 300),
+      bold("Keyway", 300, 340)
+    ], { page: { ...page, first: false } })
+    expect(types(blocks).filter(([type]) => type !== "paragraph")).toEqual([["section_header", "Boots Self-Locking Nut"]])
+    expect(blocks.find((b) => b.text === "Boots Self-Locking Nut")!.level).toBe(3)
+  })
+
+  it("types a lone number in the bottom margin as the page number and a running head as a page header", () => {
+    const blocks = TextLayout.blocks([
+      item("Optimized Table Tokenization for Table Structure Recognition", 190, 40, 9),
+      item("9", 480, 40, 9),
+      ...column(130, 80, prose(5)),
+      item("17", 300, 740)
+    ], { page })
+    expect(blocks[0]).toMatchObject({ type: "page_header" })
+    expect(blocks[blocks.length - 1]).toMatchObject({ type: "page_number", text: "17" })
+    // furniture is left out of the markdown (and kept in the blocks)
+    expect(TextLayout.markdown(blocks)).not.toContain("Optimized Table")
+    expect(TextLayout.markdown(blocks)).not.toMatch(/17$/)
+  })
+})
+
+describe("Markdown across breaks and the document pass", () => {
+  const block = (
+    type: TextLayout.BlockType,
+    text: string,
+    bbox: TextLayout.BBox = [50, 100, 290, 200],
+    level = 0
+  ): TextLayout.Block => ({ type, level, bbox, text })
+
+  it("joins a paragraph that goes on at the head of the next column or page, hyphenation undone", () => {
+    const left = block("paragraph", "The tracer records the loop and its recog-", [50, 500, 290, 700])
+    const right = block("paragraph", "nition of types goes on here.", [320, 80, 560, 120])
+    const caption = block("caption", "Figure 1. A figure between the two parts.", [50, 710, 290, 720])
+    expect(TextLayout.markdown([left, caption, right])).toBe(
+      "The tracer records the loop and its recognition of types goes on here.\n\nFigure 1. A figure between the two parts."
+    )
+    // a paragraph that ends its sentence, or a next one in capitals, is not joined
+    expect(TextLayout.markdown([{ ...left, text: "It ends here." }, right])).toBe(
+      "It ends here.\n\nnition of types goes on here."
+    )
+    const unhyphenated = { ...left, text: "The tracer records the loop and" }
+    expect(TextLayout.markdown([unhyphenated, { ...right, text: "Another paragraph." }]).split("\n\n")).toHaveLength(2)
+    // a hyphen at the foot of a column joins whatever follows (a compound keeps it)
+    expect(TextLayout.markdown([{ ...left, text: "the Trace-" }, { ...right, text: "Monkey VM." }])).toBe("the Trace-Monkey VM.")
+    // across pages: the document's flow holds the last paragraph until the next page shows
+    const flow = LayoutEngine.markdownFlow()
+    const first = flow.page([block("paragraph", "First page text that goes on", [50, 600, 560, 700])])
+    const second = flow.page([block("page_header", "Running head 2", [50, 20, 560, 30]), block("paragraph", "on the second page.")])
+    expect([...first, ...second, ...flow.end()]).toEqual(["First page text that goes on on the second page."])
+  })
+
+  it("renders each type as docling does, and a stored legacy heading as it was rendered", () => {
+    expect(TextLayout.blockMarkdown(block("title", "A Title", undefined, 1))).toBe("# A Title")
+    expect(TextLayout.blockMarkdown(block("section_header", "3.2 Levels", undefined, 2))).toBe("### 3.2 Levels")
+    // a checkpoint stored before block types were refined renders as it did
+    expect(TextLayout.blockMarkdown(block("heading", "Old", undefined, 1))).toBe("# Old")
+    expect(TextLayout.blockMarkdown(block("paragraph", "• an old item"))).toBe("- an old item")
+    expect(TextLayout.blockMarkdown(block("list_item", "• an item"))).toBe("- an item")
+    expect(TextLayout.blockMarkdown(block("list_item", "(a) an item"))).toBe("(a) an item")
+    expect(TextLayout.blockMarkdown(block("code", "a ```fence``` inside"))).toBe("````\na ```fence``` inside\n````")
+    expect(TextLayout.markdown([block("page_number", "3"), block("page_footer", "© Someone"), block("paragraph", "Text.")]))
+      .toBe("Text.")
+  })
+
+  it("finds running feet repeated across pages (numbers aside) and the band they keep to", () => {
+    const pageOf = (blocks: ReadonlyArray<TextLayout.Block>) => ({ width: 612, height: 792, blocks })
+    const foot = (text: string, x = 65) => block("paragraph", text, [x, 755, x + 260, 764])
+    const pages = [
+      pageOf([block("paragraph", "Body text of page one."), foot("2 Row and Column Access Control Support")]),
+      pageOf([block("paragraph", "Body text of page two."), foot("Chapter 2. Roles and separation of duties 11", 355)]),
+      pageOf([block("paragraph", "Body text of page three."), foot("10 Row and Column Access Control Support")]),
+      // a lone paragraph low on a page with no foot of its kind elsewhere, above the band, stays
+      pageOf([block("paragraph", "A last line of text low on its page.", [65, 700, 300, 710])])
+    ]
+    const furniture = LayoutEngine.findFurniture(pages.flatMap((p, i) => LayoutEngine.furnitureCandidates(p, i)))
+    const typed = pages.map((p) => LayoutEngine.applyFurniture(p, furniture).blocks.map((b) => b.type))
+    expect(typed).toEqual([
+      ["paragraph", "page_footer"],
+      // in the band the repeated foot keeps to: a foot too
+      ["paragraph", "page_footer"],
+      ["paragraph", "page_footer"],
+      ["paragraph"]
+    ])
+    // a single page finds nothing
+    expect(LayoutEngine.findFurniture(LayoutEngine.furnitureCandidates(pages[0]!, 0))).toEqual(LayoutEngine.noFurniture)
+  })
+
+  it("ranks the section levels a document's unnumbered headings use; numbered ones keep their depth", () => {
+    const pageOf = (blocks: ReadonlyArray<TextLayout.Block>) => ({ width: 612, height: 792, blocks })
+    // bold headings at the body's size get level 3 on their page; seen whole, they are the document's top level
+    const pages = [
+      pageOf([block("section_header", "Pre-Digital Era", undefined, 3), block("paragraph", "Text.")]),
+      pageOf([block("section_header", "The Modern Era", undefined, 3), block("section_header", "3.2 Details", undefined, 2)])
+    ]
+    const pass = LayoutEngine.documentPass(pages.map((p, i) => LayoutEngine.notePage(p, i)))
+    expect(pass.levels).toEqual([[3, 1]])
+    const levels = pages.map((p) => LayoutEngine.applyDocumentPass(p, pass).blocks.map((b) => b.level))
+    expect(levels).toEqual([[1, 0], [1, 2]])
+  })
+})
+
+describe("Pages no layout reads well", () => {
+  it("lays out a page of 20,000 tiny items quickly, without throwing", () => {
+    const items = Array.from({ length: 20_000 }, (_, i) => item(String.fromCharCode(65 + (i % 26)), (i % 200) * 3, Math.floor(i / 200) * 4, 2))
+    const started = performance.now()
+    const blocks = LayoutEngine.layoutPage({ items, width: 612, height: 792, page: 0, source: "text" })
+    expect(performance.now() - started).toBeLessThan(5_000)
+    expect(blocks.length).toBeGreaterThan(0)
+  })
+
+  it.effect("uses a plugged-in LayoutEngine, and keeps a page's text as one paragraph when that engine fails", () =>
+    Effect.gen(function*() {
+      const text = { page: 0, width: 612, height: 792, rotation: 0, items: column(50, 100, prose(3)) }
+      const mine: LayoutEngine.LayoutEngine = {
+        page: (input) => Effect.succeed([{ type: "code", level: 0, bbox: [0, 0, 1, 1], text: `${input.items.length}` }])
+      }
+      const plugged = yield* DocumentHandler.layoutPageResult(mine, text, "never")
+      expect(plugged.blocks).toEqual([{ type: "code", level: 0, bbox: [0, 0, 1, 1], text: "3" }])
+      const failing: LayoutEngine.LayoutEngine = { page: () => Effect.die(new Error("model crashed")) }
+      const fallen = yield* DocumentHandler.layoutPageResult(failing, text, "never")
+      expect(fallen.blocks.map((b) => [b.type, b.text])).toEqual([["paragraph", prose(3).join(" ")]])
+      // the Tag: the engine provided, else the built-in one
+      expect(yield* LayoutEngine.current).toBe(LayoutEngine.builtIn)
+      expect(yield* Effect.provideService(LayoutEngine.current, LayoutEngine.LayoutEngine, mine)).toBe(mine)
+    }))
+
+  it("gives plain paragraphs, never an error, for items with impossible numbers", () => {
+    const broken = [
+      { ...item("NaN box", Number.NaN, 10), width: Number.NaN },
+      { ...item("Infinite", 10, Number.POSITIVE_INFINITY), fontSize: Number.POSITIVE_INFINITY },
+      { ...item("zero size", 10, 30), fontSize: 0, height: 0, width: 0 },
+      { ...item("negative", -50, -20), width: -10 },
+      item("ok text", 10, 50)
+    ]
+    const blocks = LayoutEngine.layoutPage({ items: broken, width: 612, height: 792, page: 0, source: "text" })
+    expect(blocks.map((b) => b.text).join(" ")).toContain("ok text")
+    expect(LayoutEngine.plainParagraph(broken)[0]!.text).toBe("NaN box Infinite zero size negative ok text")
+  })
+})
+
 const corpus = new URL("../../../../shared/corpus/pdfs-digital/", import.meta.url)
 const haveCorpus = existsSync(corpus)
 
@@ -179,7 +436,7 @@ describe.skipIf(!haveCorpus)(`TextLayout on corpus papers${skipped}`, () => {
       expect(md.startsWith("# Trace-based Just-in-Time Type Specialization for Dynamic Languages\n\n")).toBe(true)
       const order = [
         "Dynamic languages such as JavaScript are more difficult to compile", // abstract, left column
-        "### 1. Introduction", // left column, lower down
+        "## 1. Introduction", // left column, lower down
         "and is used for the application logic of browser-based" // top of the right column
       ].map((s) => md.indexOf(s))
       expect(order.every((i) => i >= 0)).toBe(true)

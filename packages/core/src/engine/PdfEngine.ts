@@ -9,6 +9,9 @@
  * (admission checks included), so memory is bounded by that many limits. A thread that finished a document cleanly
  * may read another one: pdf.js warmed up is about three times faster than in a fresh thread.
  *
+ * The images a page paints come out as figures (`pageImages`): their boxes from the same walk of pdf.js's operator
+ * list that measures what the page draws, their pixels from pdf.js's decoded images, or cropped from a render.
+ *
  * Coordinates are PDF points with a top-left origin, on the page as displayed (after /Rotate and the crop box).
  * Pages are numbered from 0, like the job's checkpoints.
  */
@@ -91,6 +94,33 @@ export interface RenderedPage {
   readonly dpi: number
 }
 
+/** An image a page paints, with its pixels as displayed there (turned and mirrored as painted, clipped to the page). */
+export interface PageImage {
+  /** Where it is on the displayed page: left, top, right, bottom in points, top-left origin (as text items). */
+  readonly bbox: readonly [x1: number, y1: number, x2: number, y2: number]
+  /** 8 bits a channel, row after row with no padding: `width * height * channels` bytes. */
+  readonly data: Uint8Array
+  readonly width: number
+  readonly height: number
+  /** 1 grey, 3 RGB, 4 RGBA (alpha not premultiplied: the image's soft mask). */
+  readonly channels: 1 | 3 | 4
+  /** The image's own pixels (resampled only to fit a bound), or its region cropped from a render of the page. */
+  readonly source: "embedded" | "render"
+}
+
+/** Which images `pageImages` gives, and how large. */
+export interface PageImageOptions {
+  /** Images covering more of the page than this fraction are left out (a scan's page image); default 1, none. */
+  readonly maxArea?: number | undefined
+  /** The resolution of the render regions are cropped from; default 150. */
+  readonly dpi?: number | undefined
+  /**
+   * The most pixels the page's images may hold together (larger images come downscaled, or cropped from the
+   * render), and the render; default 40 million, lowered further by the thread's memory limit.
+   */
+  readonly maxPixels?: number | undefined
+}
+
 /** How a page is rendered. */
 export interface RenderOptions {
   /** Pixels per inch (a point is 1/72 inch); default 150, good for OCR. */
@@ -118,6 +148,18 @@ export interface PdfHandle {
    * not copied. Interrupting it terminates the document's thread, like `page`.
    */
   readonly renderPage: (page: number, options?: RenderOptions) => Effect.Effect<RenderedPage, PdfReadError>
+  /**
+   * The images a page (from 0) paints, as figures, in paint order: those of at least 32 pixels a side and 1% of the
+   * page (smaller ones are decorations: bullets, rules, icons), with their boxes and pixels (moved to the caller,
+   * not copied). The pixels are the image's own where pdf.js decoded them; a stencil mask, an image painted at a
+   * slant, or images layered in one place are cropped from a render at `dpi` instead. Called right after `page` for
+   * the same page it builds nothing again (the thread keeps the page's decoded images until its next request).
+   * Interrupting it terminates the document's thread, like `page`.
+   */
+  readonly pageImages: (
+    page: number,
+    options?: PageImageOptions
+  ) => Effect.Effect<ReadonlyArray<PageImage>, PdfReadError>
 }
 
 /** What `inspect` learns about an uploaded file. */
@@ -455,7 +497,21 @@ export const make = (config: PdfEngineConfig = {}): Effect.Effect<PdfEngine, nev
             })),
             Effect.mapError(readError(options.filename, limitMb))
           )
-        return { pageCount: opened.pageCount, page, renderPage }
+        const pageImages = (index: number, images: PageImageOptions = {}) =>
+          thread.ask({
+            type: "images",
+            page: index,
+            dpi: positive(images.dpi, DEFAULT_DPI),
+            maxPixels: positive(images.maxPixels, DEFAULT_MAX_PIXELS),
+            maxArea: positive(images.maxArea, 1)
+          }).pipe(
+            Effect.flatMap(expect("images")),
+            Effect.map((reply) =>
+              reply.images.map((image): PageImage => ({ ...image, data: new Uint8Array(image.data) }))
+            ),
+            Effect.mapError(readError(options.filename, limitMb))
+          )
+        return { pageCount: opened.pageCount, page, renderPage, pageImages }
       })
 
     const inspect = (bytes: Uint8Array, filename: string) =>
@@ -475,7 +531,7 @@ const checkHeader = (bytes: Uint8Array, filename: string): Effect.Effect<void, E
 }
 
 /** Narrows a reply to the expected type; another reply (a failure) becomes the failure it reports. */
-const expect = <T extends "opened" | "page" | "rendered">(type: T) =>
+const expect = <T extends "opened" | "page" | "rendered" | "images">(type: T) =>
 (reply: ThreadReply): Effect.Effect<Extract<ThreadReply, { type: T }>, ThreadFailure> => {
   if (reply.type === type) return Effect.succeed(reply as Extract<ThreadReply, { type: T }>)
   if (reply.type === "failed") {

@@ -1,22 +1,54 @@
 /**
- * TextLayout: a page's text items to blocks in reading order, and blocks to markdown. Pure functions, no pdf.js.
+ * TextLayout: a page's text items to typed blocks in reading order, and blocks to markdown. Pure functions, no pdf.js.
  *
  * The steps: keep the text in the page's dominant direction (a sideways page is turned upright first); cut the page
- * into regions at clear gaps (a recursive XY-cut, so a two-column page is read column by column); group each
- * region's items into lines; join consecutive lines into paragraphs while they continue one another (same size,
- * close below, overlapping, no indent or bullet); call a short paragraph whose font is clearly larger than the body
- * text a heading. Text at other angles (margin stamps) follows as paragraphs of its own. The layout issue replaces
- * the region step with a model; the rest stays.
+ * into regions at clear gaps (a recursive XY-cut, so a two-column page is read column by column; a narrow column of
+ * bullets or list numbers is not a column); group each region's items into lines; join consecutive lines into
+ * paragraphs while they continue one another (same size, close below, overlapping, no indent or bullet; lines of
+ * code stay together whatever their indent); then type each group (internal/layout/Typing): title, section header
+ * with its level, list item, caption, footnote, code (fixed-pitch fonts), formula, page header, footer or number
+ * (by the margins), or paragraph. Text at other angles (margin stamps) follows as paragraphs of its own. Whatever a
+ * page holds, the worst it gets is plain paragraphs: nothing here throws on odd input, and the work is bounded.
+ *
+ * Headers and footers that only repetition across pages reveals, and paragraphs that go on across a page break, are
+ * the document's business (LayoutEngine's document pass).
  */
 import type { TextItem } from "./PdfEngine.js"
+import { type BBox, median, roundBox, union } from "./internal/layout/Geometry.js"
+import * as Markdown from "./internal/layout/Markdown.js"
+import * as Markers from "./internal/layout/Markers.js"
+import { looksLikeCode, type MaybeMonospace, monospaceFonts } from "./internal/layout/Monospace.js"
+import { endsSentence } from "./internal/layout/Text.js"
+import { type PageFrame, typeGroups } from "./internal/layout/Typing.js"
 
-/** A box in points: left, top, right, bottom, with a top-left origin. */
-export type BBox = readonly [x1: number, y1: number, x2: number, y2: number]
+export type { BBox } from "./internal/layout/Geometry.js"
+export { joinLines } from "./internal/layout/Text.js"
+
+/** Every block type, in the words of the layout issue (and docling); `heading` is the type of older checkpoints. */
+export const BLOCK_TYPES = [
+  "title",
+  "section_header",
+  "paragraph",
+  "list_item",
+  "caption",
+  "footnote",
+  "code",
+  "formula",
+  "table",
+  "picture",
+  "page_header",
+  "page_footer",
+  "page_number",
+  "heading"
+] as const
+
+/** What a block is. */
+export type BlockType = typeof BLOCK_TYPES[number]
 
 /** A unit of the page in reading order. */
 export interface Block {
-  readonly type: "heading" | "paragraph"
-  /** 1 to 3 for a heading (1 the largest), 0 for a paragraph. */
+  readonly type: BlockType
+  /** 1 to 6 for a section header (1 the highest), 1 for the title, 0 for the other types. */
   readonly level: number
   readonly bbox: BBox
   readonly text: string
@@ -28,12 +60,25 @@ export interface Line {
   readonly bbox: BBox
   /** The line's text size (see `lineSize`: superscripts and drop caps do not count). */
   readonly fontSize: number
+  /** The font most of the line's characters are in (the engine's name for it). */
+  readonly font: string
+  /** The fraction of the line's characters in a fixed-pitch font, 0 to 1. */
+  readonly mono: number
+  /** The size of the line's first item: a footnote's mark is smaller than its text. */
+  readonly leadSize: number
+  /** The width of one character in the line's fixed-pitch font, 0 without one (code's indentation). */
+  readonly advance: number
 }
 
 /** Options of `blocks`. */
 export interface LayoutOptions {
   /** The body text size to measure headings against; default the page's own (see `bodySize`). */
   readonly bodySize?: number | undefined
+  /**
+   * The page: its displayed size in points (its margins are where page numbers and running heads are; default the
+   * box around the text) and whether it is the document's first (where a title is looked for; default yes).
+   */
+  readonly page?: { readonly width: number; readonly height: number; readonly first?: boolean | undefined } | undefined
 }
 
 /** Whether the items hold text a reader can use: at least one letter or digit (not blanks, controls or U+FFFD). */
@@ -58,21 +103,38 @@ export const bodySize = (items: ReadonlyArray<Pick<TextItem, "text" | "fontSize"
 /** The page's blocks in reading order. */
 export const blocks = (items: ReadonlyArray<TextItem>, options: LayoutOptions = {}): Array<Block> => {
   const usable = items.filter((item) => item.text.trim() !== "")
+  if (usable.length === 0) return []
   const angle = dominantAngle(usable)
   const upright = usable.filter((item) => item.angle === angle).map((item) => turn(item, -angle))
   const body = options.bodySize ?? bodySize(upright)
-  const flow = paragraphs(readingOrder(upright).flatMap(lines), body).map((b) => turnBlock(b, angle))
+  const mono = monospaceFonts(upright)
+  const all = readingOrder(upright).flatMap((region) => lines(region, mono))
+  const page = options.page
+  const frame: PageFrame = {
+    body,
+    bodyFont: bodyFont(upright, body),
+    box: page === undefined ? union(upright.map(boxOf)) : turnBox([0, 0, page.width, page.height], -angle),
+    first: page?.first ?? true
+  }
+  const flow = typeGroups(groupLines(all, frame), frame).map((b) => turnBlock(b, angle))
   return [...flow, ...strayBlocks(usable.filter((item) => item.angle !== angle))]
 }
 
-/** Blocks as markdown: headings as `#`, paragraphs as text, separated by blank lines. */
-export const markdown = (page: ReadonlyArray<Block>): string => page.map(blockMarkdown).join("\n\n")
+/** Blocks as markdown (headings as `#`, lists, code fences; see internal/layout/Markdown), separated by blank lines. */
+export const markdown = (page: ReadonlyArray<Block>): string => Markdown.pageMarkdown(page)
 
 /** One block as markdown. */
-export const blockMarkdown = (block: Block): string =>
-  block.type === "heading" ? `${"#".repeat(block.level)} ${block.text}` : block.text.replace(bullet, "- ")
+export const blockMarkdown = (block: Block): string => Markdown.blockMarkdown(block)
 
-const bullet = /^[•●▪◦‣⁃∙\uf0b7]\s*/u
+/** The font most characters of body size are in. */
+const bodyFont = (items: ReadonlyArray<TextItem>, body: number): string => {
+  const weights = new Map<string, number>()
+  for (const item of items) {
+    if (Math.abs(item.fontSize - body) > 0.5) continue
+    weights.set(item.fontName, (weights.get(item.fontName) ?? 0) + item.text.length)
+  }
+  return [...weights].sort((a, b) => b[1] - a[1])[0]?.[0] ?? ""
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Direction: most text runs left to right as displayed; a page printed sideways is turned so that its text does.
@@ -110,15 +172,16 @@ const strayBlocks = (items: ReadonlyArray<TextItem>): Array<Block> => {
   const angles = [...new Set(items.map((item) => item.angle))]
   return angles.map((angle) => {
     const turned = items.filter((item) => item.angle === angle).map((item) => turn(item, -angle))
-    const text = readingOrder(turned).flatMap(lines).map((line) => line.text).join(" ")
+    const text = readingOrder(turned).flatMap((region) => lines(region)).map((line) => line.text).join(" ")
     return { type: "paragraph" as const, level: 0, bbox: roundBox(turnBox(union(turned.map(boxOf)), angle)), text }
   })
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Regions: a recursive XY-cut. At each step the widest empty band across the whole region wins; a vertical band
-// must be wide (a column gutter, not a word space), the region must hold more than one line, and both sides must
-// look like columns. The region is kept sorted both ways, so each step is linear: this runs on the main thread.
+// Regions: a recursive XY-cut. At each step the widest empty vertical band that runs through the whole region (a
+// column gutter) cuts it, else the widest empty horizontal band; a vertical band must be wide (a gutter, not a word
+// space), the region must hold more than one line, and both sides must look like columns (not a list's bullets
+// beside its items). The region is kept sorted both ways, so each step is linear: this runs on the main thread.
 
 /** Vertical gaps narrower than this many font sizes are word spaces, not gutters. */
 const GUTTER = 0.8
@@ -155,7 +218,10 @@ const cut = (
   if (byY.length <= 1 || depth >= MAX_CUT_DEPTH) return [[...byY]]
   const across = widestGap(byY, "y")
   const down = bands(byY) > 1 ? widestGap(byX, "x") : undefined
-  if (down !== undefined && down.width >= gutter && (across === undefined || down.width > across.width)) {
+  // a column gutter wins over any gap across: cutting the page across first would split both columns at that
+  // height (between paragraphs, or where a figure leaves one column empty) and read the lower halves after the upper
+  // ones; a title, a wide figure's caption or a full-width footnote crosses the gutter, so no gutter runs past them
+  if (down !== undefined && down.width >= gutter) {
     // each side of the cut, in both orders: [left, right] sorted by y, and the same sorted by x
     const [ys, xs] = [split(byY, "x", down.at), split(byX, "x", down.at)]
     if (areColumns(ys[0], ys[1])) {
@@ -196,19 +262,24 @@ const bands = (byY: ReadonlyArray<TextItem>): number => {
 }
 
 /**
- * Whether the two sides of a vertical gap are columns rather than, say, a page number and a running title above a
- * section heading: both sides two lines or more, or one side three or more.
+ * Whether the two sides of a vertical gap are columns (both two lines or more) rather than, say, a page number beside
+ * a running title, or a list's bullets or numbers beside its items (a side that holds nothing else).
  */
 const areColumns = (left: ReadonlyArray<TextItem>, right: ReadonlyArray<TextItem>): boolean => {
-  const [a, b] = [bands(left), bands(right)]
-  return (a >= 2 && b >= 2) || a >= 3 || b >= 3
+  if (left.every((item) => Markers.isMarker(item.text)) || right.every((item) => Markers.isMarker(item.text))) {
+    return false
+  }
+  return bands(left) >= 2 && bands(right) >= 2
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Lines: items whose vertical extents overlap by half of the smaller one share a line.
 
-/** A region's items as lines, top to bottom. */
-export const lines = (items: ReadonlyArray<TextItem>): Array<Line> => {
+/**
+ * A region's items as lines, top to bottom. `monospace` names the page's fixed-pitch fonts (see
+ * internal/layout/Monospace), for telling code lines.
+ */
+export const lines = (items: ReadonlyArray<TextItem>, monospace: ReadonlySet<string> = noFonts): Array<Line> => {
   const sorted = [...items].sort((a, b) => (a.y + a.height / 2) - (b.y + b.height / 2))
   const groups: Array<Array<TextItem>> = []
   let top = 0
@@ -226,23 +297,44 @@ export const lines = (items: ReadonlyArray<TextItem>): Array<Line> => {
       bottom = item.y + item.height
     }
   }
-  return groups.map(toLine)
+  return groups.map((group) => toLine(group, monospace))
 }
 
-const toLine = (items: ReadonlyArray<TextItem>): Line => {
-  const sorted = [...items].sort((a, b) => a.x - b.x)
+const noFonts: ReadonlySet<string> = new Set()
+
+const toLine = (items: ReadonlyArray<MaybeMonospace>, monospace: ReadonlySet<string>): Line => {
+  // right to left when most letters are Arabic or Hebrew (each item's own text is in reading order already)
+  const rtl = isRightToLeft(items)
+  const sorted = [...items].sort((a, b) => (rtl ? b.x + b.width - (a.x + a.width) : a.x - b.x))
   let text = ""
   let previous: TextItem | undefined
+  const fonts = new Map<string, number>()
+  let monoChars = 0
+  let chars = 0
+  const advances: Array<number> = []
   for (const item of sorted) {
     if (previous !== undefined && isDuplicate(previous, item)) continue
-    if (previous !== undefined && needsSpace(previous, item, text)) text += " "
+    if (previous !== undefined && needsSpace(previous, item, text, rtl)) text += " "
     text += item.text
     previous = item
+    const length = item.text.trim().length
+    chars += length
+    fonts.set(item.fontName, (fonts.get(item.fontName) ?? 0) + length)
+    if (monospace.has(item.fontName) || item.monospace === true) {
+      monoChars += length
+      if (item.text.length >= 2) advances.push(item.width / item.text.length)
+    }
   }
+  const first = sorted[0]!
   return {
-    text: composeAccents(text.replace(/\s+/g, " ").trim()),
+    text: Markers.normaliseBullet(composeAccents(text.replace(/\s+/g, " ").trim())),
     bbox: roundBox(union(sorted.map(boxOf))),
-    fontSize: lineSize(sorted)
+    fontSize: lineSize(sorted),
+    font: [...fonts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? first.fontName,
+    mono: chars === 0 ? 0 : monoChars / chars,
+    // a lone bullet glyph before the text is not a footnote's mark
+    leadSize: first.fontSize,
+    advance: median(advances)
   }
 }
 
@@ -285,26 +377,48 @@ export const composeAccents = (text: string): string =>
 const isDuplicate = (a: TextItem, b: TextItem): boolean =>
   a.text === b.text && Math.abs(a.x - b.x) < 0.3 * a.fontSize && Math.abs(a.y - b.y) < 0.3 * a.fontSize
 
-const needsSpace = (previous: TextItem, item: TextItem, text: string): boolean =>
-  !/\s$/.test(text) && !/^\s/.test(item.text) &&
-  item.x - (previous.x + previous.width) > 0.15 * Math.min(previous.fontSize, item.fontSize)
+/** Whether a space goes between the text so far, ending with `previous`, and `item`, the next in reading order. */
+const needsSpace = (previous: TextItem, item: TextItem, text: string, rtl: boolean): boolean => {
+  const gap = rtl ? previous.x - (item.x + item.width) : item.x - (previous.x + previous.width)
+  return !/\s$/.test(text) && !/^\s/.test(item.text) && gap > 0.15 * Math.min(previous.fontSize, item.fontSize)
+}
+
+const RTL = /[\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}]/gu
+const LETTER = /\p{L}/gu
+
+/** Whether most of the letters of the items are of a right-to-left script. */
+const isRightToLeft = (items: ReadonlyArray<TextItem>): boolean => {
+  let rtl = 0
+  let letters = 0
+  for (const item of items) {
+    rtl += item.text.match(RTL)?.length ?? 0
+    letters += item.text.match(LETTER)?.length ?? 0
+  }
+  return rtl > 0 && rtl >= 0.5 * letters
+}
 
 // ---------------------------------------------------------------------------------------------------------------
-// Paragraphs and headings.
+// Paragraphs: consecutive lines that continue one another.
 
-/** Headings are at least this much larger than the body text; the level follows the ratio. */
-const HEADING_RATIO = 1.15
+/** Consecutive lines joined into paragraphs and typed (without the page: its margins are those of the lines). */
+export const paragraphs = (all: ReadonlyArray<Line>, body: number): Array<Block> =>
+  typeGroups(groupLines(all, { body, bodyFont: "" }), {
+    body,
+    bodyFont: "",
+    box: all.length === 0 ? [0, 0, 0, 0] : union(all.map((line) => line.bbox)),
+    first: false
+  })
 
-/** Consecutive lines joined into paragraphs, headings told apart by size. */
-export const paragraphs = (all: ReadonlyArray<Line>, body: number): Array<Block> => {
+/** Consecutive lines grouped while each continues the one before. */
+const groupLines = (all: ReadonlyArray<Line>, page = { body: 0, bodyFont: "" }): Array<Array<Line>> => {
   const spacing = lineSpacing(all)
   const groups: Array<Array<Line>> = []
   for (const line of all) {
     const current = groups[groups.length - 1]
-    if (current !== undefined && continues(current, line, spacing)) current.push(line)
+    if (current !== undefined && continues(current, line, spacing, page)) current.push(line)
     else groups.push([line])
   }
-  return groups.map((group) => toBlock(group, body))
+  return groups
 }
 
 /** The usual gap between lines of a paragraph, as a fraction of the font size. */
@@ -319,22 +433,49 @@ const lineSpacing = (all: ReadonlyArray<Line>): number => {
   return gaps.length === 0 ? 0.3 : median(gaps)
 }
 
-/** Whether `line` carries on the paragraph `group` (its last line just above, same size, no indent or bullet). */
-const continues = (group: ReadonlyArray<Line>, line: Line, spacing: number): boolean => {
+/**
+ * Lines of code: mostly in a fixed-pitch font, or reading as code in a font that is not the body's (a listing whose
+ * font the page does not measure as fixed-pitch).
+ */
+const isCodeLine = (line: Line, bodyFont: string): boolean =>
+  line.mono >= 0.8 || (bodyFont !== "" && line.font !== bodyFont && looksLikeCode(line.text))
+
+/**
+ * Whether `line` carries on the paragraph `group` (its last line just above, same size, no indent or bullet). Lines
+ * of code carry on lines of code whatever their indent or length, while they keep to the code's font; code and prose
+ * never share a group.
+ */
+const continues = (
+  group: ReadonlyArray<Line>,
+  line: Line,
+  spacing: number,
+  { body, bodyFont }: { readonly body: number; readonly bodyFont: string }
+): boolean => {
   const last = group[group.length - 1]!
   const size = last.fontSize
   const gap = (line.bbox[1] - last.bbox[3]) / size
   if (Math.abs(line.fontSize - size) > 0.1 * size) return false
+  if (isCodeLine(group[0]!, bodyFont)) {
+    const sameFont = line.mono >= 0.8 ? last.mono >= 0.8 : line.font === last.font && line.font !== bodyFont
+    return sameFont && gap >= -0.3 && gap <= Math.max(spacing * 2, spacing + 0.8) &&
+      line.bbox[0] >= group[0]!.bbox[0] - size
+  }
+  if (isCodeLine(line, bodyFont)) return false
   if (gap < -0.3 || gap > Math.max(spacing * 1.5, spacing + 0.35)) return false
   if (!overlapsX(last, line)) return false
-  if (bullet.test(line.text)) return false
-  // a line that stops well short of the next one ends its paragraph (or is a heading of the body's size)
+  // a bullet starts an item, a caption's label a caption; so does a number, after a sentence or a colon (not "(1)"
+  // in the middle of one)
+  if (Markers.bullet.test(line.text) || Markers.caption.test(line.text)) return false
+  if (Markers.isNumberedItem(line.text) && (endsSentence(last.text) || /:$/.test(last.text))) return false
+  // a line that stops well short of the next one ends its paragraph (or is a heading of the body's size); the
+  // lines of a large heading are as ragged as they come
   const short = line.bbox[2] - last.bbox[2] > Math.max(4 * size, 0.25 * (line.bbox[2] - line.bbox[0]))
-  if (short && !/[-\u00ad\u2010]$/.test(last.text)) return false
+  const large = body > 0 && size >= 1.3 * body
+  if (short && !large && !/[-\u00ad\u2010]$/.test(last.text)) return false
   // a first-line indent starts a paragraph: the line starts well right of the paragraph's previous line (but a
   // list item's own lines hang to the right of its bullet)
   const indented = line.bbox[0] - last.bbox[0] > 0.8 * size && line.bbox[2] >= last.bbox[2] - size
-  return !(indented && !bullet.test(group[0]!.text) && !isCentred(last, line))
+  return !(indented && !Markers.startsListItem(group[0]!.text) && !isCentred(last, line))
 }
 
 const overlapsX = (a: Line, b: Line): boolean =>
@@ -345,73 +486,6 @@ const isCentred = (a: Line, b: Line): boolean =>
   Math.abs((a.bbox[0] + a.bbox[2]) - (b.bbox[0] + b.bbox[2])) / 2 < 0.5 * a.fontSize &&
   Math.abs(a.bbox[2] - b.bbox[2]) > 0.8 * a.fontSize
 
-const toBlock = (group: ReadonlyArray<Line>, body: number): Block => {
-  const text = joinLines(group.map((line) => line.text))
-  const size = bodySize(group.map((line) => ({ text: line.text, fontSize: line.fontSize })))
-  const level = headingLevel(size, body, group.length, text)
-  return {
-    type: level > 0 ? "heading" : "paragraph",
-    level,
-    bbox: roundBox(union(group.map((line) => line.bbox))),
-    text
-  }
-}
-
-/**
- * 1 to 3 for text clearly larger than the body (short, with letters), 0 otherwise. The level follows the ratio to
- * the body size, not the rank of the sizes on the page: pages are laid out one at a time (a job streams them and may
- * resume half-way), and a ratio numbers a page's headings like its neighbours' without seeing them.
- */
-const headingLevel = (size: number, body: number, lineCount: number, text: string): number => {
-  if (body <= 0 || lineCount > 4 || text.length > 200 || !/\p{L}/u.test(text)) return 0
-  const ratio = size / body
-  if (ratio >= 1.6) return 1
-  if (ratio >= 1.3) return 2
-  return ratio >= HEADING_RATIO ? 3 : 0
-}
-
-/**
- * Lines joined with spaces. A word hyphenated across a line end is joined again ("recog-" "nition"); a hyphen before
- * a capital or a digit is part of the word and stays ("Trace-" "Monkey", "ISO-" "9001"). Chinese and Japanese write
- * no spaces between words, so a line break between two of their characters joins with nothing.
- */
-export const joinLines = (texts: ReadonlyArray<string>): string =>
-  texts.reduce((text, next) => {
-    if (text === "") return next
-    if (UNSPACED_END.test(text) && UNSPACED_START.test(next)) return text + next
-    if (/\u00ad$/.test(text)) return text.slice(0, -1) + next
-    if (/\p{L}[-\u2010]$/u.test(text)) {
-      if (/^\p{Ll}/u.test(next)) return text.slice(0, -1) + next
-      if (/^[\p{Lu}\p{N}]/u.test(next)) return text + next
-    }
-    return `${text} ${next}`
-  }, "")
-
-// Han, kana and their punctuation and full-width forms (Korean spaces its words, so Hangul is not among them)
-const UNSPACED = "\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\u3000-\\u303F\\uFF01-\\uFF60\\u30FC"
-const UNSPACED_END = new RegExp(`[${UNSPACED}]$`, "u")
-const UNSPACED_START = new RegExp(`^[${UNSPACED}]`, "u")
-
 // ---------------------------------------------------------------------------------------------------------------
 
 const boxOf = (item: TextItem): BBox => [item.x, item.y, item.x + item.width, item.y + item.height]
-
-/** The box around boxes (a loop, not Math.min(...): a page can hold more items than a call has arguments). */
-const union = (boxes: ReadonlyArray<BBox>): BBox => {
-  let [x1, y1, x2, y2] = [Infinity, Infinity, -Infinity, -Infinity]
-  for (const b of boxes) {
-    x1 = Math.min(x1, b[0])
-    y1 = Math.min(y1, b[1])
-    x2 = Math.max(x2, b[2])
-    y2 = Math.max(y2, b[3])
-  }
-  return [x1, y1, x2, y2]
-}
-
-const roundBox = (box: BBox): BBox => box.map((n) => Math.round(n * 100) / 100) as unknown as BBox
-
-/** The middle value; of two middle values, the larger. 0 for none. */
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)]!
-}

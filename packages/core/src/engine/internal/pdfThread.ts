@@ -12,6 +12,10 @@
  * Pages are also rendered here (`render`): pdf.js draws on an @napi-rs/canvas canvas, and the pixels go back to the
  * engine in a transferred ArrayBuffer, so neither the drawing nor a copy of the pixels happens on the event loop.
  *
+ * The images a page paints (`images`) are found by the same walk of the operator list that measures what the page
+ * draws: reading a page keeps its decoded images (pdf.js's `page.objs`) until the next request, so asking for the
+ * images of the page just read decodes and walks nothing again. See `pageImages`.
+ *
  * This module only types what the engine imports from it (`import type`): importing it for real would install the
  * guard and load pdf.js on the importing thread.
  */
@@ -19,13 +23,23 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { parentPort, workerData } from "node:worker_threads"
 import { asClause } from "../../internal/ErrorText.js"
-import type { PageDrawing, PageText, TextItem } from "../PdfEngine.js"
+import type { PageDrawing, PageImage, PageText, TextItem } from "../PdfEngine.js"
 
 /** What the engine sends to the thread. */
 export type ThreadRequest =
   | { readonly type: "open"; readonly bytes: Uint8Array }
   | { readonly type: "page"; readonly page: number }
   | { readonly type: "render"; readonly page: number; readonly dpi: number; readonly maxPixels: number }
+  | {
+    readonly type: "images"
+    readonly page: number
+    /** The resolution of the page render that regions are cropped from. */
+    readonly dpi: number
+    /** The most pixels the page's images hold together (and the page render, when one is needed). */
+    readonly maxPixels: number
+    /** Images covering more than this fraction of the page are left out (a scan's page image). */
+    readonly maxArea: number
+  }
   | { readonly type: "close" }
 
 /** What the thread answers: one reply per request. */
@@ -40,6 +54,11 @@ export type ThreadReply =
     readonly height: number
     /** The resolution it was rendered at: the one asked for, or less when `maxPixels` required it. */
     readonly dpi: number
+  }
+  | {
+    readonly type: "images"
+    /** Each image's pixels in a buffer of its own (`data`), transferred, not copied. */
+    readonly images: ReadonlyArray<Omit<PageImage, "data"> & { readonly data: ArrayBuffer }>
   }
   | { readonly type: "closed" }
   | { readonly type: "failed"; readonly kind: "encrypted" | "corrupt"; readonly reason: string }
@@ -153,6 +172,7 @@ const MAX_CHARACTERS = 2_000_000
 
 /** Lets the document go, so the thread can take another. */
 const close = async (): Promise<ThreadReply> => {
+  release()
   const open = document
   document = undefined
   await open?.destroy()
@@ -176,8 +196,16 @@ const readPage = async (index: number): Promise<ThreadReply> => {
     const item = toItem(raw as PdfTextItem, styles[raw.fontName], viewport.transform, Util.transform)
     if (item !== undefined) items.push(item)
   }
-  const drawing = await readDrawing(page, viewport.transform, viewport.width, viewport.height).catch(() => undefined)
-  page.cleanup()
+  const found: Array<Placement> = []
+  const drawing = await readDrawing(page, viewport.transform, viewport.width, viewport.height, found)
+    .catch(() => undefined)
+  // the page's decoded images are kept for an `images` request, which usually comes next
+  if (drawing !== undefined && found.length > 0) {
+    walked = { index, page, width: viewport.width, height: viewport.height, placements: found }
+  } else {
+    walked = { index, page: undefined, width: viewport.width, height: viewport.height, placements: [] }
+    page.cleanup()
+  }
   return {
     type: "page",
     page: {
@@ -207,8 +235,15 @@ const MAX_OPERATORS = 2_000_000
  * one can see (text render mode 3 or 7, as OCR tools write their text layer, or painted over afterwards by an image
  * covering most of the page), how much of the page images cover, and how many paths it fills or strokes. Building
  * the list parses the content stream again and decodes the page's images (the cost of knowing what is drawn).
+ * The images large enough to be figures are added to `found` (see `place`).
  */
-const readDrawing = async (page: Page, viewport: Matrix, width: number, height: number): Promise<PageDrawing> => {
+const readDrawing = async (
+  page: Page,
+  viewport: Matrix,
+  width: number,
+  height: number,
+  found?: Array<Placement>
+): Promise<PageDrawing> => {
   const { OPS, Util } = await pdfjs
   const list = await page.getOperatorList({ intent: "display", annotationMode: ANNOTATION_MODE })
   if (list.fnArray.length > MAX_OPERATORS) throw new Error("too many operators")
@@ -241,6 +276,15 @@ const readDrawing = async (page: Page, viewport: Matrix, width: number, height: 
   const image = (m: ReadonlyArray<number>) => {
     // text drawn so far is under this image if it covers most of the page
     if (cover(m) >= COVERING_IMAGE) hiddenBelow = glyphs - invisible
+  }
+  const place = (m: ReadonlyArray<number>, source: Placement["source"], pixelWidth: unknown, pixelHeight: unknown) => {
+    if (found === undefined || found.length >= MAX_PLACEMENTS) return
+    if (typeof pixelWidth !== "number" || typeof pixelHeight !== "number") return
+    if (pixelWidth < MIN_IMAGE_SIDE || pixelHeight < MIN_IMAGE_SIDE) return
+    const matrix = Util.transform([...viewport], [...m])
+    const box = unitSquareBox(matrix)
+    if (area(clip(box, width, height)) < MIN_IMAGE_AREA * width * height) return
+    found.push({ matrix, box, source, pixelWidth, pixelHeight })
   }
   const { fnArray, argsArray } = list
   for (let i = 0; i < fnArray.length; i++) {
@@ -284,8 +328,24 @@ const readDrawing = async (page: Page, viewport: Matrix, width: number, height: 
         break
       }
       case OPS.paintImageXObject:
-      case OPS.paintInlineImageXObject:
-      case OPS.paintImageMaskXObject:
+        // [objId, width, height]
+        image(ctm)
+        if (typeof args?.[0] === "string") place(ctm, { kind: "object", objId: args[0] }, args[1], args[2])
+        break
+      case OPS.paintInlineImageXObject: {
+        // [image data]
+        image(ctm)
+        const data = args?.[0] as PdfImageData | undefined
+        if (data !== undefined && data !== null) place(ctm, { kind: "inline", image: data }, data.width, data.height)
+        break
+      }
+      case OPS.paintImageMaskXObject: {
+        // [{ data: objId, width, height }]: a stencil painted in the fill colour, seen only on the render
+        image(ctm)
+        const mask = args?.[0] as { width?: unknown; height?: unknown } | undefined
+        place(ctm, { kind: "render" }, mask?.width, mask?.height)
+        break
+      }
       case OPS.paintSolidColorImageMask:
         image(ctm)
         break
@@ -352,6 +412,323 @@ const countGlyphs = (glyphs: unknown): number => {
   return n
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Images: what a page paints, found by readDrawing's walk, and their pixels, from pdf.js's decoded images or, where
+// those cannot be had, cropped from a render of the page.
+
+/** A box in displayed points: left, top, right, bottom. */
+type Box = readonly [number, number, number, number]
+
+/** pdf.js's decoded image (`ImageKind`: 1 grey at 1 bit a pixel, 2 RGB, 3 RGBA), as the display side receives it. */
+interface PdfImageData {
+  readonly width: number
+  readonly height: number
+  readonly kind?: number
+  readonly data?: Uint8Array | Uint8ClampedArray | null
+  readonly bitmap?: unknown
+}
+
+/** An image the page paints, as its operator list places it. */
+interface Placement {
+  /** The image's unit square to the displayed page (the viewport times the current transform). */
+  readonly matrix: ReadonlyArray<number>
+  /** The box the image covers on the displayed page (not clipped to it). */
+  readonly box: Box
+  /** Where its pixels are: a decoded image by its pdf.js id, the image inline in the list, or only the render. */
+  readonly source:
+    | { readonly kind: "object"; readonly objId: string }
+    | { readonly kind: "inline"; readonly image: PdfImageData }
+    | { readonly kind: "render" }
+  readonly pixelWidth: number
+  readonly pixelHeight: number
+}
+
+/** Images with fewer pixels than this on a side are decorations (bullets, rules, icons). */
+const MIN_IMAGE_SIDE = 32
+
+/** Images covering less than this fraction of the page are decorations. */
+const MIN_IMAGE_AREA = 0.01
+
+/** The most images a page's walk records, and a page's `images` reply returns (the largest). */
+const MAX_PLACEMENTS = 500
+const MAX_PAGE_IMAGES = 64
+
+/**
+ * Two images whose boxes overlap this much (intersection over union) are one picture in layers (an image and its
+ * shadow or soft-masked copy): what a reader sees there is their composite.
+ */
+const SAME_PLACE = 0.9
+
+/** How long a decoded image is waited for once the operator list is built (pdf.js decodes them asynchronously). */
+const IMAGE_WAIT_MS = 10_000
+
+/**
+ * The page last read and what its walk found: the page is kept (its decoded images with it) only when it paints
+ * images, until the next request; `page` is absent when it had none (or its operators could not be read).
+ */
+let walked:
+  | {
+    readonly index: number
+    readonly page: Page | undefined
+    readonly width: number
+    readonly height: number
+    readonly placements: ReadonlyArray<Placement>
+  }
+  | undefined
+
+/** Lets the kept page's decoded images go. */
+const release = (): void => {
+  const kept = walked
+  walked = undefined
+  kept?.page?.cleanup()
+}
+
+/**
+ * The images a page paints, as figures: each image of at least MIN_IMAGE_SIDE pixels a side and MIN_IMAGE_AREA of
+ * the page (smaller ones are decorations; stencil masks the size of glyphs too), up to `maxArea` of the page, with
+ * its box on the displayed page clipped to it and its pixels as displayed (turned and mirrored as painted, the part
+ * off the page cut away). The pixels are the image's own, from pdf.js's decoded image (grey 1 channel, RGB 3, RGBA 4
+ * with its soft mask as alpha), resampled (nearest pixel) only to fit: the page's images together hold at most
+ * `maxPixels`, so a huge image comes downscaled. Where the image's pixels cannot be had (a stencil mask, a kind
+ * pdf.js gave no bytes for, an image painted at a slant, layers of images in one place: what a reader sees is their
+ * composite) its region is cropped from a render of the page at `dpi`, RGB. An image pdf.js could not decode is
+ * left out (nothing is drawn there). The walk is readDrawing's: the page's operator list is built once, when the
+ * page is read, unless another request came between.
+ */
+const pageImages = async (index: number, dpi: number, maxPixels: number, maxArea: number): Promise<ThreadReply> => {
+  if (document === undefined) throw new Error("no document is open")
+  let held = walked?.index === index ? walked : undefined
+  walked = undefined
+  if (held === undefined) {
+    const page = await document.getPage(index + 1)
+    const viewport = page.getViewport({ scale: 1 })
+    const found: Array<Placement> = []
+    const read = await readDrawing(page, viewport.transform, viewport.width, viewport.height, found)
+      .then(() => true, () => false)
+    held = { index, page, width: viewport.width, height: viewport.height, placements: read ? found : [] }
+  }
+  const { page, width, height } = held
+  try {
+    if (page === undefined) return { type: "images", images: [] }
+    const chosen = choose(held.placements, width, height, maxArea)
+    const budget = { left: Math.min(maxPixels, memoryBound()) }
+    const images: Array<(Omit<PageImage, "data"> & { readonly data: ArrayBuffer }) | undefined> = []
+    const cropped: Array<number> = []
+    for (const [k, { placement, box, layered }] of chosen.entries()) {
+      const decoded = layered ? undefined : await decodedImage(page, placement)
+      // null: pdf.js could not decode it, so the page shows nothing there
+      if (decoded === null) continue
+      const image = decoded === undefined ? undefined : resample(decoded, placement.matrix, box, budget)
+      if (image === undefined) cropped.push(k)
+      else images[k] = image
+    }
+    if (cropped.length > 0) {
+      const { canvas, width: w, height: h, scale } = await drawPage(page, dpi, maxPixels)
+      try {
+        const rgba = canvas.data()
+        for (const k of cropped) images[k] = crop(rgba, w, h, scale, chosen[k]!.box, budget)
+      } finally {
+        freeCanvas(canvas)
+      }
+    }
+    return { type: "images", images: images.filter((image) => image !== undefined) }
+  } finally {
+    page?.cleanup()
+  }
+}
+
+/**
+ * The placements that are figures, in paint order: boxes clipped to the page, those over `maxArea` of it left out,
+ * one painted where another already is (see SAME_PLACE) or continuing it as a tile (see `tiles`) merged into the
+ * first as a layered picture (and left out too when their union is over `maxArea`), and no more than
+ * MAX_PAGE_IMAGES of them (the largest). Images that merely overlap stay apart: photos of one figure laid over one
+ * another overlap, but so do the boxes of neighbouring figures' cut-outs.
+ */
+const choose = (placements: ReadonlyArray<Placement>, width: number, height: number, maxArea: number) => {
+  let chosen: Array<{ placement: Placement; box: Box; layered: boolean }> = []
+  for (const placement of placements) {
+    const box = clip(placement.box, width, height)
+    if (area(box) > maxArea * width * height) continue
+    const same = chosen.find((c) => overlap(c.box, box) >= SAME_PLACE || tiles(c.box, box))
+    if (same === undefined) chosen.push({ placement, box, layered: false })
+    else Object.assign(same, { box: union(same.box, box), layered: true })
+  }
+  // a page image stored as strips is a page image too
+  chosen = chosen.filter((c) => area(c.box) <= maxArea * width * height)
+  if (chosen.length <= MAX_PAGE_IMAGES) return chosen
+  const smallest = chosen.map((c) => area(c.box)).sort((a, b) => b - a)[MAX_PAGE_IMAGES - 1]!
+  return chosen.filter((c) => area(c.box) >= smallest).slice(0, MAX_PAGE_IMAGES)
+}
+
+/**
+ * A placement's decoded image: undefined when there are no bytes to use (only the render shows it), null when pdf.js
+ * could not decode it.
+ */
+const decodedImage = async (page: Page, placement: Placement): Promise<PdfImageData | null | undefined> => {
+  const { source } = placement
+  if (source.kind === "render") return undefined
+  if (source.kind === "inline") return source.image
+  // images used on several pages are the document's ("g_" ids), the others the page's
+  const objects = (source.objId.startsWith("g_") ? page.commonObjs : page.objs) as unknown as {
+    get: (id: string, callback: (data: unknown) => void) => unknown
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const data = await Promise.race([
+    new Promise<unknown>((resolve) => objects.get(source.objId, resolve)),
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), IMAGE_WAIT_MS)))
+  ]).finally(() => clearTimeout(timer))
+  if (data === null) return null
+  return typeof data === "object" && data !== undefined ? data as PdfImageData : undefined
+}
+
+/** Channels of pdf.js's image kinds. */
+const KIND_CHANNELS: Record<number, 1 | 3 | 4> = { 1: 1, 2: 3, 3: 4 }
+
+/**
+ * A decoded image's pixels as displayed within `box` (its placement clipped to the page), or undefined when they
+ * cannot be taken from it: an unknown kind, bytes missing or short, a slanted placement. Painted upright or turned
+ * a quarter, mirrored or not, each displayed pixel is a source pixel: one source index per column and one per row.
+ * The size is the image's own resolution over the box, less when the budget requires it (`budget.left` pixels, which
+ * it uses up).
+ */
+const resample = (
+  image: PdfImageData,
+  m: ReadonlyArray<number>,
+  box: Box,
+  budget: { left: number }
+): (Omit<PageImage, "data"> & { readonly data: ArrayBuffer }) | undefined => {
+  const { width: w, height: h, kind, data } = image
+  const channels = kind === undefined ? undefined : KIND_CHANNELS[kind]
+  if (channels === undefined || data === undefined || data === null || !(w > 0 && h > 0)) return undefined
+  const rowBytes = channels === 1 ? (w + 7) >> 3 : w * channels
+  if (data.length < rowBytes * h) return undefined
+  const [a, b, c, d, e, f] = m as [number, number, number, number, number, number]
+  const tolerance = 1e-3 * Math.max(Math.abs(a), Math.abs(b), Math.abs(c), Math.abs(d))
+  const upright = Math.abs(b) <= tolerance && Math.abs(c) <= tolerance
+  const turned = Math.abs(a) <= tolerance && Math.abs(d) <= tolerance
+  if (!(upright || turned) || !(tolerance > 0)) return undefined
+  // displayed x runs along the image's columns (upright) or rows (turned), y the other way
+  const [alongX, alongY] = upright ? [a, d] : [c, b]
+  const [sourceX, sourceY] = upright ? [w, h] : [h, w]
+  let perPointX = sourceX / Math.abs(alongX)
+  let perPointY = sourceY / Math.abs(alongY)
+  let outWidth = Math.max(1, Math.round((box[2] - box[0]) * perPointX))
+  let outHeight = Math.max(1, Math.round((box[3] - box[1]) * perPointY))
+  if (outWidth * outHeight > budget.left) {
+    const shrink = Math.sqrt(budget.left / (outWidth * outHeight))
+    ;[perPointX, perPointY] = [perPointX * shrink, perPointY * shrink]
+    outWidth = Math.floor((box[2] - box[0]) * perPointX)
+    outHeight = Math.floor((box[3] - box[1]) * perPointY)
+    if (outWidth < MIN_IMAGE_SIDE || outHeight < MIN_IMAGE_SIDE) return undefined
+  }
+  const bytes = outWidth * outHeight * channels
+  if (overLimit(bytes)) return undefined
+  // the unit square's coordinate (u along columns, v up the rows) of each displayed column and row
+  const toSource = (n: number, start: number, perPoint: number, scale: number, offset: number) => {
+    const coordinate = new Float64Array(n)
+    for (let i = 0; i < n; i++) coordinate[i] = (start + (i + 0.5) / perPoint - offset) / scale
+    return coordinate
+  }
+  // pdf.js draws an image's first row at the top of its unit square (v = 1)
+  const column = (u: number) => Math.min(w - 1, Math.max(0, Math.floor(u * w)))
+  const row = (v: number) => Math.min(h - 1, Math.max(0, Math.floor((1 - v) * h)))
+  const xs = toSource(outWidth, box[0], perPointX, alongX, e)
+  const ys = toSource(outHeight, box[1], perPointY, alongY, f)
+  const sourceColumn = upright ? xs.map(column) : ys.map(column)
+  const sourceRow = upright ? ys.map(row) : xs.map(row)
+  const out = new ArrayBuffer(bytes)
+  const pixels = new Uint8Array(out)
+  let o = 0
+  for (let y = 0; y < outHeight; y++) {
+    for (let x = 0; x < outWidth; x++) {
+      const i = upright ? sourceColumn[x]! : sourceColumn[y]!
+      const j = upright ? sourceRow[y]! : sourceRow[x]!
+      if (channels === 1) {
+        // 1 bit a pixel, rows padded to a byte, most significant bit first: 1 is white
+        pixels[o++] = (data[j * rowBytes + (i >> 3)]! >> (7 - (i & 7))) & 1 ? 255 : 0
+      } else {
+        const s = j * rowBytes + i * channels
+        for (let k = 0; k < channels; k++) pixels[o++] = data[s + k]!
+      }
+    }
+  }
+  budget.left -= outWidth * outHeight
+  return { bbox: roundBox(box), width: outWidth, height: outHeight, channels, data: out, source: "embedded" }
+}
+
+/** A box's region of a page render (RGBA, `scale` pixels a point) as RGB, or undefined when over the budget. */
+const crop = (
+  rgba: Uint8Array,
+  width: number,
+  height: number,
+  scale: number,
+  box: Box,
+  budget: { left: number }
+): (Omit<PageImage, "data"> & { readonly data: ArrayBuffer }) | undefined => {
+  const x0 = Math.max(0, Math.min(width - 1, Math.floor(box[0] * scale)))
+  const y0 = Math.max(0, Math.min(height - 1, Math.floor(box[1] * scale)))
+  const x1 = Math.max(x0 + 1, Math.min(width, Math.ceil(box[2] * scale)))
+  const y1 = Math.max(y0 + 1, Math.min(height, Math.ceil(box[3] * scale)))
+  const [w, h] = [x1 - x0, y1 - y0]
+  if (w * h > budget.left || overLimit(w * h * 3)) return undefined
+  budget.left -= w * h
+  const out = new ArrayBuffer(w * h * 3)
+  const pixels = new Uint8Array(out)
+  let o = 0
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0, s = (y * width + x0) * 4; x < x1; x++, s += 4) {
+      pixels[o++] = rgba[s]!
+      pixels[o++] = rgba[s + 1]!
+      pixels[o++] = rgba[s + 2]!
+    }
+  }
+  return { bbox: roundBox(box), width: w, height: h, channels: 3, data: out, source: "render" }
+}
+
+/** The box around the image of the unit square under `m`. */
+const unitSquareBox = (m: ReadonlyArray<number>): Box => {
+  const [a, b, c, d, e, f] = m as [number, number, number, number, number, number]
+  const xs = [e, a + e, c + e, a + c + e]
+  const ys = [f, b + f, d + f, b + d + f]
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)]
+}
+
+const clip = (box: Box, width: number, height: number): Box => [
+  Math.max(0, Math.min(width, box[0])),
+  Math.max(0, Math.min(height, box[1])),
+  Math.max(0, Math.min(width, box[2])),
+  Math.max(0, Math.min(height, box[3]))
+]
+
+const area = (box: Box): number => Math.max(0, box[2] - box[0]) * Math.max(0, box[3] - box[1])
+
+/** How far (points) edges of tiles of one image may be from lining up, and tiles from touching. */
+const TILE_SLACK = 2
+
+/**
+ * Whether two boxes are tiles of one picture: the same left and right edges, one right below the other or
+ * overlapping it (an image stored in strips, as PDFium and scanners write them), or the same top and bottom, side
+ * by side.
+ */
+const tiles = (p: Box, q: Box): boolean => {
+  const near = (a: number, b: number) => Math.abs(a - b) <= TILE_SLACK
+  const gapY = Math.max(p[1], q[1]) - Math.min(p[3], q[3])
+  const gapX = Math.max(p[0], q[0]) - Math.min(p[2], q[2])
+  return (near(p[0], q[0]) && near(p[2], q[2]) && gapY <= TILE_SLACK) ||
+    (near(p[1], q[1]) && near(p[3], q[3]) && gapX <= TILE_SLACK)
+}
+
+/** Intersection over union. */
+const overlap = (p: Box, q: Box): number => {
+  const common = area([Math.max(p[0], q[0]), Math.max(p[1], q[1]), Math.min(p[2], q[2]), Math.min(p[3], q[3])])
+  return common === 0 ? 0 : common / (area(p) + area(q) - common)
+}
+
+const union = (p: Box, q: Box): Box =>
+  [Math.min(p[0], q[0]), Math.min(p[1], q[1]), Math.max(p[2], q[2]), Math.max(p[3], q[3])]
+
+const roundBox = (box: Box): Box => [round(box[0]), round(box[1]), round(box[2]), round(box[3])]
+
 /** The largest side a canvas may have. */
 const MAX_SIDE = 32_000
 
@@ -370,9 +747,34 @@ const RASTER_SHARE = 0.6
 const renderPage = async (index: number, dpi: number, maxPixels: number): Promise<ThreadReply> => {
   if (document === undefined) throw new Error("no document is open")
   const page = await document.getPage(index + 1)
+  try {
+    const { canvas, width, height, scale } = await drawPage(page, dpi, maxPixels)
+    // the canvas's own RGBA bytes (premultiplied, which on an opaque page is the same), about 4 times faster than
+    // getImageData; they live in native memory, which postMessage would copy on the receiving side (on the event
+    // loop): copy them here, in this thread, into a buffer that moves
+    try {
+      const rgba = canvas.data()
+      const data = new ArrayBuffer(rgba.byteLength)
+      new Uint8Array(data).set(rgba)
+      return { type: "rendered", data, width, height, dpi: round(scale * 72) }
+    } finally {
+      freeCanvas(canvas)
+    }
+  } finally {
+    page.cleanup()
+  }
+}
+
+/** The most pixels a raster may have within the memory limit (see RASTER_SHARE). */
+const memoryBound = (): number => Math.floor((limitBytes * RASTER_SHARE) / (3 * 4))
+
+/**
+ * Draws a page on a new canvas at `dpi`, or at the resolution that fits `maxPixels` (see `renderPage`); the caller
+ * frees the canvas (`freeCanvas`).
+ */
+const drawPage = async (page: Page, dpi: number, maxPixels: number) => {
   const base = page.getViewport({ scale: 1 })
-  const memoryBound = Math.floor((limitBytes * RASTER_SHARE) / (3 * 4))
-  const scale = fitScale(base.width, base.height, dpi / 72, Math.min(maxPixels, memoryBound))
+  const scale = fitScale(base.width, base.height, dpi / 72, Math.min(maxPixels, memoryBound()))
   const viewport = page.getViewport({ scale })
   const width = pixels(base.width, scale)
   const height = pixels(base.height, scale)
@@ -387,19 +789,17 @@ const renderPage = async (index: number, dpi: number, maxPixels: number): Promis
       background: "white",
       annotationMode: ANNOTATION_MODE
     }).promise
-    // the canvas's own RGBA bytes (premultiplied, which on an opaque page is the same), about 4 times faster than
-    // getImageData; they live in native memory, which postMessage would copy on the receiving side (on the event
-    // loop): copy them here, in this thread, into a buffer that moves
-    const rgba = canvas.data()
-    const data = new ArrayBuffer(rgba.byteLength)
-    new Uint8Array(data).set(rgba)
-    return { type: "rendered", data, width, height, dpi: round(scale * 72) }
-  } finally {
-    // the canvas's pixels are native memory: give them back now, not at the next garbage collection
-    canvas.width = 0
-    canvas.height = 0
-    page.cleanup()
+  } catch (error) {
+    freeCanvas(canvas)
+    throw error
   }
+  return { canvas, width, height, scale }
+}
+
+/** The canvas's pixels are native memory: give them back now, not at the next garbage collection. */
+const freeCanvas = (canvas: { width: number; height: number }): void => {
+  canvas.width = 0
+  canvas.height = 0
 }
 
 /** Pixels of a side of `points` at `scale`: whole pixels, a rounding error below a whole number not lost. */
@@ -494,6 +894,8 @@ const describe = (error: unknown): ThreadReply => {
 }
 
 const answer = async (request: ThreadRequest): Promise<ThreadReply> => {
+  // a page's decoded images are kept only until the next request, unless it asks for them
+  if (request.type !== "images" || walked?.index !== request.page) release()
   try {
     switch (request.type) {
       case "open":
@@ -502,21 +904,31 @@ const answer = async (request: ThreadRequest): Promise<ThreadReply> => {
         return await readPage(request.page)
       case "render":
         return await renderPage(request.page, request.dpi, request.maxPixels)
+      case "images":
+        return await pageImages(request.page, request.dpi, request.maxPixels, request.maxArea)
       case "close":
         return await close()
     }
   } catch (error) {
     const reply = describe(error)
     // a page's failure names the page, counted from 1 as readers do
-    return (request.type === "page" || request.type === "render") && reply.type === "failed" &&
+    return (request.type === "page" || request.type === "render" || request.type === "images") &&
+        reply.type === "failed" &&
         reply.kind === "corrupt"
       ? { ...reply, reason: `page ${request.page + 1}: ${reply.reason}` }
       : reply
   }
 }
 
+/** The buffers a reply moves rather than copies: pixels. */
+const transferable = (reply: ThreadReply): Array<ArrayBuffer> | undefined => {
+  if (reply.type === "rendered") return [reply.data]
+  if (reply.type === "images") return reply.images.map((image) => image.data)
+  return undefined
+}
+
 parentPort?.on("message", (request: ThreadRequest) => {
   void answer(request).then((reply) =>
-    parentPort?.postMessage(reply, reply.type === "rendered" ? [reply.data] : undefined)
+    parentPort?.postMessage(reply, transferable(reply))
   )
 })
