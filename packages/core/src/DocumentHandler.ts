@@ -145,15 +145,25 @@ export const layoutPageResult = (
 export const ocrPageResult = (
   base: { readonly page: number; readonly width: number; readonly height: number; readonly route: PageRouting.Route },
   lines: ReadonlyArray<OcrLine>,
-  scale: number
-): PageResult => Effect.runSync(layoutOcrPageResult(LayoutEngine.builtIn, base, lines, scale))
+  scale: number,
+  rotation: OcrRotation = 0
+): PageResult => Effect.runSync(layoutOcrPageResult(LayoutEngine.builtIn, base, lines, scale, rotation))
 
-/** `ocrPageResult` with the page laid out by `layout`. */
+/** The clockwise turn OCR gave a page to read it upright (`OcrPage.rotation`). */
+type OcrRotation = 0 | 90 | 180 | 270
+
+/**
+ * `ocrPageResult` with the page laid out by `layout`. On a page OCR read turned (`rotation`: scanned sideways or
+ * upside down), the lines keep their boxes on the page as it is, and run at the angle that turn undoes, so the
+ * layout reads them upright (as it does a PDF page printed sideways) and a line's size is its box's extent across
+ * the text.
+ */
 export const layoutOcrPageResult = (
   layout: LayoutEngine.LayoutEngine,
   base: { readonly page: number; readonly width: number; readonly height: number; readonly route: PageRouting.Route },
   lines: ReadonlyArray<OcrLine>,
-  scale: number
+  scale: number,
+  rotation: OcrRotation = 0
 ): Effect.Effect<PageResult> => {
   const round = (value: number) => Math.round(value * scale * 100) / 100
   const ocrLines = lines.map((line) => ({
@@ -161,18 +171,22 @@ export const layoutOcrPageResult = (
     confidence: Math.round(line.confidence * 1000) / 1000,
     bbox: [round(line.box[0]), round(line.box[1]), round(line.box[2]), round(line.box[3])] as const
   }))
-  const heights = ocrLines.map(({ bbox }) => bbox[3] - bbox[1]).sort((a, b) => a - b)
+  const sideways = rotation === 90 || rotation === 270
+  const across = ([x1, y1, x2, y2]: readonly [number, number, number, number]) => sideways ? x2 - x1 : y2 - y1
+  // TextItem angles are clockwise in (-180, 180]: a page turned 90 clockwise to be read has text running upwards
+  const angle = rotation === 0 ? 0 : rotation === 180 ? 180 : -rotation + (rotation > 180 ? 360 : 0)
+  const heights = ocrLines.map(({ bbox }) => across(bbox)).sort((a, b) => a - b)
   const median = heights.length === 0 ? 0 : heights[Math.floor(heights.length / 2)]!
   const size = (height: number) => (Math.abs(height - median) <= OCR_SIZE_TOLERANCE * median ? median : height)
-  const items: Array<TextItem> = ocrLines.map(({ bbox: [x1, y1, x2, y2], text }) => ({
+  const items: Array<TextItem> = ocrLines.map(({ bbox, text }) => ({
     text,
-    x: x1,
-    y: y1,
-    width: x2 - x1,
-    height: y2 - y1,
+    x: bbox[0],
+    y: bbox[1],
+    width: bbox[2] - bbox[0],
+    height: bbox[3] - bbox[1],
     fontName: "ocr",
-    fontSize: size(y2 - y1),
-    angle: 0
+    fontSize: size(across(bbox)),
+    angle
   }))
   if (!TextLayout.hasUsableText(items)) {
     const route = { ...base.route, reason: `${base.route.reason}; OCR found no text` }
@@ -200,7 +214,7 @@ const recognizePage = (
 ): Effect.Effect<PageResult> =>
   ocr.recognize(image).pipe(
     Effect.flatMap((result) =>
-      Effect.flatMap(LayoutEngine.current, (layout) => layoutOcrPageResult(layout, base, result.lines, scale))
+      Effect.flatMap(LayoutEngine.current, (layout) => layoutOcrPageResult(layout, base, result.lines, scale, result.rotation ?? 0))
     ),
     Effect.catchAll((e: OcrError) =>
       Effect.as(

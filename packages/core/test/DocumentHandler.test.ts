@@ -24,6 +24,7 @@ import { Chunk, Effect, Exit, Fiber, Layer, Schedule, Scope, Stream } from "effe
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import sharp from "sharp"
 
 const corpus = new URL("../../../../shared/corpus/", import.meta.url)
 const haveCorpus = existsSync(corpus)
@@ -192,6 +193,37 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       const pages = JSON.parse(yield* text(s, book.job_id, "document.json")).pages as Array<{ source: string }>
       expect(pages.filter((p) => p.source === "ocr").length).toBeGreaterThanOrEqual(7)
     }).pipe(Effect.provide(stack({ jobTimeoutMs: 60_000 }))), 90_000)
+
+  it.live("a page scanned sideways or upside down reads as the upright one, its boxes on the page as given", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      const upright = file("sroie-dev/sroie_000.jpg")
+      const turned = yield* Effect.promise(() =>
+        Promise.all([90, 180].map((angle) => sharp(upright).rotate(angle).png().toBuffer()))
+      )
+      const jobs = yield* Effect.forEach(
+        [upright, ...turned.map((b) => new Uint8Array(b))],
+        (content, i) => s.submit({ filename: `receipt-${i}.${i === 0 ? "jpg" : "png"}`, content })
+      )
+      type Page = { width: number; height: number; blocks: Array<{ bbox: [number, number, number, number] }> }
+      const results: Array<{ markdown: string; page: Page }> = []
+      for (const job of jobs) {
+        expect((yield* s.wait(job.job_id, { timeoutMs: 60_000 })).status).toBe("completed")
+        const markdown = yield* text(s, job.job_id, "markdown.md")
+        const page = (JSON.parse(yield* text(s, job.job_id, "document.json")) as { pages: Array<Page> }).pages[0]!
+        results.push({ markdown, page })
+      }
+      const [first, sideways, upsideDown] = results
+      expect(first!.markdown.length).toBeGreaterThan(200)
+      expect(sideways!.markdown).toBe(first!.markdown)
+      expect(upsideDown!.markdown).toBe(first!.markdown)
+      expect([sideways!.page.width, sideways!.page.height]).toEqual([first!.page.height, first!.page.width])
+      for (const { page } of results) {
+        for (const { bbox: [x1, y1, x2, y2] } of page.blocks) {
+          expect(0 <= x1 && x1 < x2 && x2 <= page.width + 1 && 0 <= y1 && y1 < y2 && y2 <= page.height + 1).toBe(true)
+        }
+      }
+    }).pipe(Effect.provide(stack({ jobTimeoutMs: 60_000 }))), 120_000)
 
   it.live("the job's ocr option: \"always\" reads a born-digital page by OCR, \"never\" leaves a scan unread", () =>
     Effect.gen(function*() {
