@@ -5,7 +5,7 @@
  */
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { DocumentHandler, OcrEngine, PdfAdmission, PdfEngine, Scriptorium, Worker } from "@scriptorium/core"
+import { DocumentHandler, type OcrEngine, OcrThreads, PdfAdmission, PdfEngine, Scriptorium, Worker } from "@scriptorium/core"
 import { LocalBlobStore } from "@scriptorium/storage-local"
 import { PgJobStore } from "@scriptorium/store-pg"
 import { SqliteJobStore } from "@scriptorium/store-sqlite"
@@ -27,6 +27,9 @@ export const storageLayer = (config: ServerConfig) =>
     LocalBlobStore.layer({ root: join(config.dataDir, "blobs") })
   )
 
+/** The OCR engines, in worker threads so that reading a page never holds the event loop. */
+const ocrLayer = (config: ServerConfig): Layer.Layer<OcrEngine.OcrEngine> => OcrThreads.layer({ threads: config.ocrThreads })
+
 /** The facade with the PDF admission check, and (unless WORKER_CONCURRENCY is 0) a Worker running the pipeline. */
 export const coreLayer = (config: ServerConfig) => {
   const worker = config.workerConcurrency === 0 ? Layer.empty : Worker.layer(DocumentHandler.handler, {
@@ -37,7 +40,7 @@ export const coreLayer = (config: ServerConfig) => {
   })
   return Layer.merge(Scriptorium.layer, worker).pipe(
     Layer.provideMerge(PdfAdmission.layer()),
-    Layer.provideMerge(Layer.mergeAll(storageLayer(config), PdfEngine.layer(), OcrEngine.layer()))
+    Layer.provideMerge(Layer.mergeAll(storageLayer(config), PdfEngine.layer(), ocrLayer(config)))
   )
 }
 
