@@ -51,6 +51,9 @@ const fromThread = (error: OcrThreadError): OcrError =>
     ? new InvalidImage({ reason: error.reason })
     : new OcrRuntimeError({ stage: error.stage, reason: error.reason })
 
+/** How long stopping waits for a thread to finish its model call. */
+const STOP_WAIT_MS = 60_000
+
 /** Starts one thread; its engine builds as it starts, and requests queue in the thread until it has. */
 const startThread = (script: URL, config: OcrEngineConfig): Thread => {
   const { threadScript: _, threads: __, ...engineConfig } = config as OcrThreadsConfig
@@ -58,14 +61,28 @@ const startThread = (script: URL, config: OcrEngineConfig): Thread => {
   const pending = new Map<number, Deferred.Deferred<OcrPage | OcrLineText, OcrError>>()
   let next = 0
   let alive = true
+  let ready = false
+  // requests the thread has not answered yet, including those whose caller stopped waiting
+  let inFlight = 0
+  const quiet: Array<() => void> = []
+  const checkQuiet = () => {
+    if ((ready && inFlight === 0) || !alive) for (const resolve of quiet.splice(0)) resolve()
+  }
   const failAll = (reason: string) => {
     alive = false
     for (const deferred of pending.values()) {
       Deferred.unsafeDone(deferred, Effect.fail(new OcrRuntimeError({ stage: "running OCR in its thread", reason })))
     }
     pending.clear()
+    checkQuiet()
   }
   worker.on("message", (reply: OcrThreadReply) => {
+    if (reply.type === "ready") {
+      ready = true
+      return checkQuiet()
+    }
+    inFlight--
+    checkQuiet()
     const deferred = pending.get(reply.id)
     if (deferred === undefined) return
     pending.delete(reply.id)
@@ -83,6 +100,7 @@ const startThread = (script: URL, config: OcrEngineConfig): Thread => {
         const id = next++
         pending.set(id, deferred)
         worker.ref()
+        inFlight++
         worker.postMessage({ ...request, id } satisfies OcrThreadRequest)
         // an interrupted caller stops waiting; the thread finishes the page and its answer is dropped
         return Deferred.await(deferred).pipe(
@@ -93,7 +111,18 @@ const startThread = (script: URL, config: OcrEngineConfig): Thread => {
         )
       }),
     alive: () => alive,
-    stop: Effect.promise(() => worker.terminate()).pipe(Effect.asVoid)
+    // onnxruntime aborts the process when a thread is torn down inside a model call (loading or running): wait until
+    // the thread is quiet, at most STOP_WAIT_MS (a page takes seconds)
+    stop: Effect.promise(async () => {
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          quiet.push(resolve)
+          checkQuiet()
+        }),
+        new Promise<void>((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())
+      ])
+      await worker.terminate()
+    })
   }
 }
 

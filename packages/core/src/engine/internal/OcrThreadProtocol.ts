@@ -14,7 +14,8 @@ export type OcrThreadError =
   | { readonly _tag: "InvalidImage"; readonly reason: string }
   | { readonly _tag: "OcrRuntimeError"; readonly stage: string; readonly reason: string }
 
-/** The answer to request `id`. */
+/** The answer to request `id`; or, once, that the thread's engine is built (or failed to build). */
 export type OcrThreadReply =
+  | { readonly type: "ready" }
   | { readonly id: number; readonly type: "done"; readonly value: OcrPage | OcrLineText }
   | { readonly id: number; readonly type: "failed"; readonly error: OcrThreadError }

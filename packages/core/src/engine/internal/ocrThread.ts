@@ -12,6 +12,9 @@ import type { OcrThreadError, OcrThreadReply, OcrThreadRequest } from "./OcrThre
 const port = parentPort!
 const scope = Effect.runSync(Scope.make())
 const engine = Effect.runPromiseExit(Scope.extend(OcrEngine.make(workerData as OcrEngine.OcrEngineConfig), scope))
+// the main side stops this thread only once its models are loaded: onnxruntime aborts the whole process when a thread
+// is torn down while it creates a session
+void engine.then(() => port.postMessage({ type: "ready" }))
 
 const reply = (message: OcrThreadReply, transfer: Array<ArrayBuffer> = []) => port.postMessage(message, transfer)
 
