@@ -189,6 +189,16 @@ describe("restarting the server in the middle of a job loses nothing", () => {
     return job
   }
 
+  it("SIGTERM at any moment of the start exits cleanly (the OCR threads load their models meanwhile)", async () => {
+    // onnxruntime aborted the process (SIGABRT) when a thread was torn down while creating a session, about 1 s in
+    for (const ms of [0, 500, 1_000, 1_500]) {
+      const server = await start({ SCRIPTORIUM_DATA_DIR: dataDir(`start-stop-${ms}`) })
+      await sleep(ms)
+      server.child.kill("SIGTERM")
+      expect([ms, await server.exited]).toEqual([ms, 0])
+    }
+  }, 90_000)
+
   it("SIGTERM: the worker hands the job back, and it completes after the restart", async () => {
     const data = dataDir("sigterm")
     // no grace period: the job is handed back at once instead of being allowed to finish
