@@ -18,6 +18,7 @@ import { join } from "node:path"
 import { deflateSync } from "node:zlib"
 import sharp from "sharp"
 import * as PageImages from "../src/engine/PageImages.js"
+import { pdfFile } from "./pdfFile.js"
 
 const corpus = new URL("../../../../shared/corpus/", import.meta.url)
 const haveCorpus = existsSync(corpus)
@@ -67,19 +68,7 @@ const imagePdf = (images: ReadonlyArray<BuiltImage>): Uint8Array => {
     }),
     Buffer.concat([Buffer.from(`<< /Length ${content.length} >>\nstream\n`), content, Buffer.from("\nendstream")])
   ]
-  const parts: Array<Buffer> = [Buffer.from("%PDF-1.4\n")]
-  const offsets: Array<number> = []
-  let length = parts[0]!.length
-  objects.forEach((body, i) => {
-    offsets.push(length)
-    const object = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), body, Buffer.from("\nendobj\n")])
-    parts.push(object)
-    length += object.length
-  })
-  const xref = `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n` +
-    offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("") +
-    `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${length}\n%%EOF\n`
-  return new Uint8Array(Buffer.concat([...parts, Buffer.from(xref)]))
+  return pdfFile(objects)
 }
 
 /** The four colours of `quadrants`, top left, top right, bottom left, bottom right, as stored (first row on top). */

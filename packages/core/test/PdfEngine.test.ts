@@ -10,6 +10,7 @@ import { PdfEngine } from "@scriptorium/core"
 import { Effect, Fiber, Schedule } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import { deflateSync } from "node:zlib"
+import { pdfFile } from "./pdfFile.js"
 
 const corpus = new URL("../../../../shared/corpus/", import.meta.url)
 const haveCorpus = existsSync(corpus)
@@ -31,19 +32,7 @@ const bombPdf = (blankMb: number): Uint8Array => {
     Buffer.concat([Buffer.from(`<< /Length ${stream.length} /Filter /FlateDecode >>\nstream\n`), stream,
       Buffer.from("\nendstream")])
   ]
-  const parts: Array<Buffer> = [Buffer.from("%PDF-1.4\n")]
-  const offsets: Array<number> = []
-  let length = parts[0]!.length
-  objects.forEach((body, i) => {
-    offsets.push(length)
-    const object = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), body, Buffer.from("\nendobj\n")])
-    parts.push(object)
-    length += object.length
-  })
-  const xref = `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n` +
-    offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("") +
-    `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${length}\n%%EOF\n`
-  return new Uint8Array(Buffer.concat([...parts, Buffer.from(xref)]))
+  return pdfFile(objects)
 }
 
 /** Waits until no thread is busy with a document (each given back or exited), then counts the threads. */

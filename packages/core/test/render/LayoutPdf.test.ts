@@ -17,6 +17,7 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { decodePDFRawStream, degrees, PDFArray, PDFDocument, PDFName, PDFNumber, PDFRawStream } from "pdf-lib"
 import { AnnotationMode, getDocument, OPS, Util } from "pdfjs-dist/legacy/build/pdf.mjs"
+import { pdfFile } from "../pdfFile.js"
 
 const pdfjsRoot = dirname(createRequire(import.meta.url).resolve("pdfjs-dist/package.json"))
 
@@ -515,18 +516,5 @@ const encryptedPdf = (revision: 2 | 3 | 4): Uint8Array => {
       Buffer.from(" >>")
     ])
   ]
-  const parts: Array<Buffer> = [Buffer.from("%PDF-1.6\n")]
-  const offsets: Array<number> = []
-  let length = parts[0]!.length
-  objects.forEach((body, i) => {
-    offsets.push(length)
-    const object = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), body, Buffer.from("\nendobj\n")])
-    parts.push(object)
-    length += object.length
-  })
-  const xref = `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n` +
-    offsets.map((offset) => `${String(offset).padStart(10, "0")} 00000 n \n`).join("") +
-    `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R /Encrypt 6 0 R ` +
-    `/ID [<${id.toString("hex")}> <${id.toString("hex")}>] >>\nstartxref\n${length}\n%%EOF\n`
-  return new Uint8Array(Buffer.concat([...parts, Buffer.from(xref)]))
+  return pdfFile(objects, { version: "1.6", trailer: ` /Encrypt 6 0 R /ID [<${id.toString("hex")}> <${id.toString("hex")}>]` })
 }
