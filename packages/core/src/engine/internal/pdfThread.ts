@@ -113,7 +113,12 @@ const guardAllocations = (name: "Uint8Array" | "Uint8ClampedArray"): void => {
 }
 guardAllocations("Uint8Array")
 guardAllocations("Uint8ClampedArray")
-// Native decompression (DecompressionStream) collects its output over event-loop turns, where a timer can watch it.
+// No native decompression in this thread: pdf.js then inflates with its own JavaScript decoder (whose buffers the
+// guard above checks). A thread terminated while Node's zlib was setting up a DecompressionStream took the whole
+// process down (node_zlib.cc "close before init", then a fatal error in the thread's cleanup), and threads are
+// terminated on purpose: at a time limit, on cancel, at shutdown.
+delete (globalThis as Record<string, unknown>).DecompressionStream
+// Anything else that grows over event-loop turns is watched by a timer.
 setInterval(() => {
   if (overLimit(0)) outOfMemory()
 }, 50).unref()
