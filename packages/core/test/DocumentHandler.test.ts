@@ -274,8 +274,12 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       expect(done.status).toBe("completed")
       expect(done.attempts).toBe(2)
       expect([done.total_pages, done.processed_pages]).toEqual([5, 5])
-      // attempt 1 read pages 0-2 and died after checkpointing page 2; attempt 2 read 3 and 4, each once
-      expect(pagesRead).toEqual([0, 1, 2, 3, 4])
+      // attempt 1 read pages 0-2 and died after checkpointing page 2 (having read ahead at most two pages it never
+      // stored); attempt 2 read 3 and 4 only: no stored page was read twice
+      expect(pagesRead.slice(0, 3)).toEqual([0, 1, 2])
+      expect(pagesRead.slice(-2)).toEqual([3, 4])
+      expect(pagesRead.length).toBeLessThanOrEqual(7)
+      for (const page of [0, 1, 2]) expect(pagesRead.filter((p) => p === page)).toEqual([page])
       const markdown = yield* text(s, job.job_id, "markdown.md")
       // the first page's text comes from its stored checkpoint
       expect(markdown.startsWith("## The Evolution of the Word Processor\n\n")).toBe(true)
