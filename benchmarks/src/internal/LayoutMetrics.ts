@@ -3,6 +3,7 @@
  * pictures, markdown), text normalised the same way on both sides, heading F1, Kendall's tau, normalised edit
  * similarity, and a geometric reading-order check for two-column pages that have no reference.
  */
+import { distance } from "./OcrMetrics.js"
 
 /** Text compared across systems: NFKC, straight quotes and dashes, one space, lower case. */
 export const normalise = (text: string): string =>
@@ -196,23 +197,9 @@ export const comparableMarkdown = (markdown: string): string =>
 export const editSimilarity = (a: string, b: string): number => {
   if (a === b) return 1
   if (a.length === 0 || b.length === 0) return 0
-  const [s, t] = a.length >= b.length ? [a, b] : [b, a]
-  // two rows over the shorter text
-  let previous = new Int32Array(t.length + 1)
-  let current = new Int32Array(t.length + 1)
-  for (let j = 0; j <= t.length; j++) previous[j] = j
-  for (let i = 1; i <= s.length; i++) {
-    current[0] = i
-    const c = s.charCodeAt(i - 1)
-    for (let j = 1; j <= t.length; j++) {
-      const substitution = previous[j - 1]! + (c === t.charCodeAt(j - 1) ? 0 : 1)
-      const deletion = previous[j]! + 1
-      const insertion = current[j - 1]! + 1
-      current[j] = Math.min(substitution, deletion, insertion)
-    }
-    ;[previous, current] = [current, previous]
-  }
-  return 1 - previous[t.length]! / s.length
+  // the rows run over the second text: make it the shorter
+  const [longer, shorter] = a.length >= b.length ? [a, b] : [b, a]
+  return 1 - distance(longer, shorter) / longer.length
 }
 
 /** The types of block the column check compares: running text (not tables' cells, figures' labels, furniture). */

@@ -13,13 +13,11 @@ import { DocumentHandler, LayoutPdf, PdfEngine } from "@scriptorium/core"
 import { Effect } from "effect"
 import { createCipheriv, createHash, randomBytes } from "node:crypto"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
-import { createRequire } from "node:module"
-import { dirname, join } from "node:path"
 import { decodePDFRawStream, degrees, PDFArray, PDFDocument, PDFName, PDFNumber, PDFRawStream } from "pdf-lib"
 import { AnnotationMode, getDocument, OPS, Util } from "pdfjs-dist/legacy/build/pdf.mjs"
+import { documentOptions } from "../../src/engine/internal/pdfjsOptions.js"
 import { pdfFile } from "../pdfFile.js"
 
-const pdfjsRoot = dirname(createRequire(import.meta.url).resolve("pdfjs-dist/package.json"))
 
 const corpus = new URL("../../../../../shared/corpus/", import.meta.url)
 const haveCorpus = existsSync(corpus)
@@ -91,17 +89,7 @@ interface PdfjsPage {
 const pdfjsPages = (bytes: Uint8Array): Effect.Effect<Array<PdfjsPage>> =>
   Effect.promise(async () => {
     // opened as PdfEngine opens documents, so text comes in the same items
-    const doc = await getDocument({
-      data: bytes.slice(),
-      verbosity: 0,
-      isEvalSupported: false,
-      disableFontFace: true,
-      useSystemFonts: false,
-      cMapUrl: join(pdfjsRoot, "cmaps") + "/",
-      cMapPacked: true,
-      standardFontDataUrl: join(pdfjsRoot, "standard_fonts") + "/",
-      stopAtErrors: false
-    }).promise
+    const doc = await getDocument({ data: bytes.slice(), ...documentOptions }).promise
     try {
       const pages: Array<PdfjsPage> = []
       for (let i = 1; i <= doc.numPages; i++) {

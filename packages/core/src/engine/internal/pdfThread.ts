@@ -19,8 +19,7 @@
  * This module only types what the engine imports from it (`import type`): importing it for real would install the
  * guard and load pdf.js on the importing thread.
  */
-import { createRequire } from "node:module"
-import { dirname, join } from "node:path"
+import { documentOptions } from "./pdfjsOptions.js"
 import { parentPort, workerData } from "node:worker_threads"
 import { asClause } from "../../internal/ErrorText.js"
 import type { PageDrawing, PageImage, PageText, TextItem } from "../PdfEngine.js"
@@ -123,7 +122,6 @@ setInterval(() => {
   if (overLimit(0)) outOfMemory()
 }, 50).unref()
 
-const pdfjsRoot = dirname(createRequire(import.meta.url).resolve("pdfjs-dist/package.json"))
 
 /**
  * Loads pdf.js with its worker code in this same thread (no nested worker: this thread is the isolation).
@@ -149,18 +147,7 @@ let document: Document | undefined
 const open = async (bytes: Uint8Array): Promise<ThreadReply> => {
   const { getDocument } = await pdfjs
   await close()
-  const task = getDocument({
-    data: bytes,
-    verbosity: 0,
-    isEvalSupported: false,
-    disableFontFace: true,
-    useSystemFonts: false,
-    // CJK text needs the predefined CMaps to map glyphs to Unicode
-    cMapUrl: join(pdfjsRoot, "cmaps") + "/",
-    cMapPacked: true,
-    standardFontDataUrl: join(pdfjsRoot, "standard_fonts") + "/",
-    stopAtErrors: false
-  })
+  const task = getDocument({ data: bytes, ...documentOptions })
   // a document that fails to open leaves its loading task behind: end it, this thread may read more documents
   document = await task.promise.catch(async (error: unknown) => {
     await task.destroy()
