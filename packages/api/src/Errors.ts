@@ -270,3 +270,50 @@ export class ImageUnreadable extends Schema.TaggedError<ImageUnreadable>()(
       `the file is complete, or re-save it from an image editor.`
   }
 }
+
+/** A query or body parameter whose value cannot be used (`limit=abc`, `async=maybe`, bad base64...). */
+export class InvalidParameter extends Schema.TaggedError<InvalidParameter>()(
+  "InvalidParameter",
+  { name: Schema.String, value: Schema.String, expected: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {
+  override get message() {
+    return `The parameter '${this.name}' cannot be '${this.value.slice(0, 64)}'; expected ${this.expected}.`
+  }
+}
+
+/** Cancelling a job that has already finished (completed, failed or cancelled). */
+export class JobAlreadyFinished extends Schema.TaggedError<JobAlreadyFinished>()(
+  "JobAlreadyFinished",
+  { job_id: Schema.String, status: JobStatusLiteral },
+  HttpApiSchema.annotations({ status: 409 })
+) {
+  override get message() {
+    return `Job '${this.job_id}' is already ${this.status}, so there is nothing to cancel; delete it with ` +
+      `DELETE /result/${this.job_id} to remove its files.`
+  }
+}
+
+/** A `file_url` whose host is not on the server's allow-list (so the server cannot be aimed at internal addresses). */
+export class FileUrlNotAllowed extends Schema.TaggedError<FileUrlNotAllowed>()(
+  "FileUrlNotAllowed",
+  { file_url: Schema.String, reason: Schema.String },
+  HttpApiSchema.annotations({ status: 403 })
+) {
+  override get message() {
+    return `The file_url '${this.file_url.slice(0, 200)}' is refused (${this.reason}); upload the file instead, or ` +
+      `ask the operator to add its host to FILE_URL_ALLOWED_HOSTS.`
+  }
+}
+
+/** A `file_url` that could not be fetched (unreachable, an HTTP error, too slow or too large). */
+export class FileUrlFetchFailed extends Schema.TaggedError<FileUrlFetchFailed>()(
+  "FileUrlFetchFailed",
+  { file_url: Schema.String, reason: Schema.String },
+  HttpApiSchema.annotations({ status: 502 })
+) {
+  override get message() {
+    return `The file at '${this.file_url.slice(0, 200)}' could not be fetched (${this.reason}); check that the URL ` +
+      `is reachable from the server, or upload the file instead.`
+  }
+}

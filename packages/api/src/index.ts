@@ -5,3 +5,5 @@
 export * from "./Errors.js"
 export * from "./Job.js"
 export * from "./SeedApi.js"
+export * from "./Live.js"
+export * from "./V1Api.js"

@@ -17,6 +17,7 @@ import {
   JobNotFinished,
   JobNotFound,
   type JobOptions,
+  type JobStatus,
   type StoreUnavailable,
   WaitTimedOut
 } from "@scriptorium/api"
@@ -44,6 +45,11 @@ export interface WaitOptions {
   readonly timeoutMs?: number | undefined
 }
 
+/** Which changes `changes` reports. */
+export interface ChangesFilter {
+  readonly status?: JobStatus | undefined
+}
+
 /** The errors of reading a job's result. */
 export type ResultError =
   | JobNotFound
@@ -64,6 +70,11 @@ export interface Scriptorium {
   readonly list: (query?: ListQuery) => Effect.Effect<JobPage, InvalidCursor | StoreUnavailable>
   /** The job's current state, then every change, ending after a terminal status (or when the job is deleted). */
   readonly watch: (id: string) => Stream.Stream<Job, JobNotFound | StoreUnavailable>
+  /**
+   * Every job's changes from now on, as the job stood after each change (deletions are not reported); with `status`,
+   * only the changes that left a job in that status. Never ends on its own.
+   */
+  readonly changes: (query?: ChangesFilter) => Stream.Stream<Job, StoreUnavailable>
   /** Waits until the job is completed, failed or cancelled, and returns it. */
   readonly wait: (
     id: string,
@@ -145,6 +156,14 @@ export const make: Effect.Effect<Scriptorium, never, JobStore | BlobStore> = Eff
           Stream.takeUntil((job) => isTerminal(job.status))
         )))
 
+  const changes = (query: ChangesFilter = {}): Stream.Stream<Job, StoreUnavailable> =>
+    store.changes().pipe(
+      Stream.filter((event) =>
+        event.type !== "deleted" && (query.status === undefined || event.job.status === query.status)
+      ),
+      Stream.map((event) => event.job)
+    )
+
   const wait = (id: string, options: WaitOptions = {}) => {
     const finished = watch(id).pipe(
       Stream.filter((job) => isTerminal(job.status)),
@@ -217,6 +236,7 @@ export const make: Effect.Effect<Scriptorium, never, JobStore | BlobStore> = Eff
     status,
     list: (query = {}) => store.list(query),
     watch,
+    changes,
     wait,
     outputs,
     result,
@@ -234,6 +254,7 @@ export interface ScriptoriumPromise {
   readonly status: (id: string) => Promise<Job>
   readonly list: (query?: ListQuery) => Promise<JobPage>
   readonly watch: (id: string) => AsyncIterable<Job>
+  readonly changes: (query?: ChangesFilter) => AsyncIterable<Job>
   readonly wait: (id: string, options?: WaitOptions) => Promise<Job>
   readonly outputs: (id: string) => Promise<ReadonlyArray<string>>
   /** A whole result file, in memory. */
@@ -262,6 +283,12 @@ export const toPromise = <E>(layer: Layer.Layer<Scriptorium, E>): ScriptoriumPro
     watch: (id) => ({
       async *[Symbol.asyncIterator]() {
         const stream = Stream.unwrap(Effect.map(Scriptorium, (s) => s.watch(id)))
+        yield* Stream.toAsyncIterableRuntime(stream, await runtime.runtime())
+      }
+    }),
+    changes: (query) => ({
+      async *[Symbol.asyncIterator]() {
+        const stream = Stream.unwrap(Effect.map(Scriptorium, (s) => s.changes(query)))
         yield* Stream.toAsyncIterableRuntime(stream, await runtime.runtime())
       }
     }),
