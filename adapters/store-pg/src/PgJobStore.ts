@@ -1,17 +1,18 @@
 /**
- * JobStore on PostgreSQL: several workers on several machines share one queue. Claims use `FOR UPDATE SKIP LOCKED`
- * so concurrent workers never wait on each other's rows; event numbers are handed out under a transaction-scoped
- * advisory lock so they follow commit order (a sequence alone would let a reader skip an event that commits late);
- * NOTIFY wakes other processes at once, and the event table stays the truth when a notification is lost.
+ * JobStore (and WebhookStore) on PostgreSQL: several workers on several machines share one queue. Claims use
+ * `FOR UPDATE SKIP LOCKED` so concurrent workers never wait on each other's rows; event numbers are handed out under
+ * a transaction-scoped advisory lock so they follow commit order (a sequence alone would let a reader skip an event
+ * that commits late); NOTIFY wakes other processes at once, and the event table stays the truth when a notification
+ * is lost.
  */
 import { Reactivity } from "@effect/experimental"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { StoreUnavailable } from "@scriptorium/api"
-import { JobStore, type RetryPolicy } from "@scriptorium/core"
-import { type EventRow, migrate, SqlJobStore, tables } from "@scriptorium/store-sql"
-import { Duration, Effect, Layer, Redacted, Schedule, type Scope, Stream } from "effect"
+import { JobStore, type RetryPolicy, Webhooks } from "@scriptorium/core"
+import { type EventRow, migrate, SqlJobStore, SqlWebhookStore, tables } from "@scriptorium/store-sql"
+import { Context, Duration, Effect, Layer, Redacted, Schedule, type Scope, Stream } from "effect"
 
 /** How to reach the database and how the store behaves. */
 export interface PgJobStoreConfig {
@@ -52,13 +53,19 @@ const insertEventsSql = (count: number): string => {
 const eventParams = (row: EventRow, index: number): ReadonlyArray<string | number> =>
   index === 0 ? [eventLock, channel, row.job_id, row.type, row.at, row.job] : [row.job_id, row.type, row.at, row.job]
 
-/** Connects (retrying while the server is unreachable), migrates and builds the store; closed with the scope. */
-export const make = (config: PgJobStoreConfig): Effect.Effect<JobStore, StoreUnavailable, Scope.Scope> =>
+/** Both stores on one pool: the jobs, and the webhook deliveries their store writes when a job ends. */
+export interface PgStores {
+  readonly jobs: JobStore
+  readonly webhooks: Webhooks.WebhookStore
+}
+
+/** Connects (retrying while the server is unreachable), migrates and builds both stores; closed with the scope. */
+export const makeStores = (config: PgJobStoreConfig): Effect.Effect<PgStores, StoreUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
     const describeError = describe(config.url)
     const client = yield* connect(config, describeError)
     yield* migrate("BIGSERIAL PRIMARY KEY", describeError).pipe(Effect.provideService(SqlClient.SqlClient, client))
-    return yield* SqlJobStore.make({
+    const jobs = yield* SqlJobStore.make({
       describeError,
       claimLock: "FOR UPDATE SKIP LOCKED",
       insertEvents: (rows) => client.unsafe(insertEventsSql(rows.length), rows.flatMap(eventParams)).pipe(Effect.asVoid),
@@ -68,11 +75,29 @@ export const make = (config: PgJobStoreConfig): Effect.Effect<JobStore, StoreUna
       retry: config.retry,
       eventRetentionMs: config.eventRetentionMs
     }).pipe(Effect.provideService(SqlClient.SqlClient, client))
+    const webhooks = yield* SqlWebhookStore.make({ describeError, claimLock: "FOR UPDATE SKIP LOCKED" }).pipe(
+      Effect.provideService(SqlClient.SqlClient, client)
+    )
+    return { jobs, webhooks }
   })
 
-/** The store as a layer. */
+/** Connects, migrates and builds the job store; closed with the scope. */
+export const make = (config: PgJobStoreConfig): Effect.Effect<JobStore, StoreUnavailable, Scope.Scope> =>
+  Effect.map(makeStores(config), (stores) => stores.jobs)
+
+/** The job store as a layer. */
 export const layer = (config: PgJobStoreConfig): Layer.Layer<JobStore, StoreUnavailable> =>
   Layer.scoped(JobStore, make(config))
+
+/**
+ * The JobStore and the WebhookStore on the same pool, as one layer: what `Webhooks.layer` (the dispatcher) and
+ * `Webhooks.readLayer` need. Jobs that name a webhook get their delivery written by either layer; this one can read it.
+ */
+export const layerWithWebhooks = (
+  config: PgJobStoreConfig
+): Layer.Layer<JobStore | Webhooks.WebhookStore, StoreUnavailable> =>
+  Layer.scopedContext(Effect.map(makeStores(config), (stores) =>
+    Context.make(JobStore, stores.jobs).pipe(Context.add(Webhooks.WebhookStore, stores.webhooks))))
 
 /** Opens the pool, retrying with backoff for `connectRetryMs`: a database that starts after us is normal. */
 const connect = (config: PgJobStoreConfig, describeError: (e: SqlError) => string) => {

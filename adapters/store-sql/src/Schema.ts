@@ -1,6 +1,7 @@
 /**
- * The three tables every SQL JobStore keeps, written once for SQLite and PostgreSQL. Times are epoch milliseconds in
- * BIGINT columns and options are JSON text, so the same queries run on both dialects.
+ * The tables every SQL JobStore keeps (jobs, their page checkpoints, their events, and their webhook deliveries with
+ * every attempt), written once for SQLite and PostgreSQL. Times are epoch milliseconds in BIGINT columns and options
+ * are JSON text, so the same queries run on both dialects.
  */
 import { Migrator, SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -11,7 +12,9 @@ import { Effect, Schedule } from "effect"
 export const tables = {
   jobs: "scriptorium_jobs",
   pages: "scriptorium_job_pages",
-  events: "scriptorium_job_events"
+  events: "scriptorium_job_events",
+  deliveries: "scriptorium_webhook_deliveries",
+  attempts: "scriptorium_webhook_attempts"
 } as const
 
 /** The DDL of the first migration; `serial` is the dialect's auto-increment key for the event log. */
@@ -62,6 +65,42 @@ const statements = (serial: string): ReadonlyArray<string> => [
   `CREATE INDEX ${tables.events}_at ON ${tables.events} (at)`
 ]
 
+/**
+ * The DDL of the second migration: the webhook outbox. One delivery per job (written when the job ends), leased to
+ * one dispatcher at a time, and one row per attempt.
+ */
+const webhookStatements: ReadonlyArray<string> = [
+  `CREATE TABLE ${tables.deliveries} (
+    delivery_id TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    event TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT,
+    lease_token TEXT,
+    lease_owner TEXT,
+    lease_expires_at BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  )`,
+  // claim: deliveries still delivering, soonest due first
+  `CREATE INDEX ${tables.deliveries}_due ON ${tables.deliveries} (state, next_attempt_at)`,
+  `CREATE TABLE ${tables.attempts} (
+    delivery_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    at BIGINT NOT NULL,
+    status_code INTEGER,
+    error TEXT,
+    PRIMARY KEY (delivery_id, attempt)
+  )`
+]
+
+/** Creates the webhook tables in one transaction. */
+export const createWebhookTables = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError> =>
+  sql.withTransaction(Effect.forEach(webhookStatements, (ddl) => sql.unsafe(ddl), { discard: true }))
+
 /** Creates the tables and indexes in one transaction. */
 export const createTables = (
   sql: SqlClient.SqlClient,
@@ -80,10 +119,14 @@ export const migrate = (
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     yield* Migrator.make({})({
-      loader: Migrator.fromRecord({ "1_create_tables": createTables(sql, serial) }),
+      loader: Migrator.fromRecord({
+        "1_create_tables": createTables(sql, serial),
+        "2_webhooks": createWebhookTables(sql)
+      }),
       table: "scriptorium_migrations"
     })
-    yield* sql`SELECT 1 FROM ${sql(tables.events)} LIMIT 0`.pipe(
+    // the newest migration's last table: once it is visible, every table is
+    yield* sql`SELECT 1 FROM ${sql(tables.attempts)} LIMIT 0`.pipe(
       Effect.retry(Schedule.intersect(Schedule.spaced("100 millis"), Schedule.recurs(100)))
     )
   }).pipe(

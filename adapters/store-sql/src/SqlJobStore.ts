@@ -1,7 +1,7 @@
 /**
  * A JobStore over any @effect/sql client. The state machine lives in core's JobLifecycle; this module only reads a
  * record, asks the lifecycle what to do, and writes the answer back with compare-and-set on `version`, together with
- * the event it produced, in one transaction. The SQLite and PostgreSQL adapters differ only in how they claim (SKIP
+ * the event it produced (and, when the job ends naming a webhook, its delivery: the outbox), in one transaction. The SQLite and PostgreSQL adapters differ only in how they claim (SKIP
  * LOCKED on PostgreSQL), how events are ordered, and how other processes are woken up; they pass those in as options.
  */
 import { SqlClient } from "@effect/sql"
@@ -34,6 +34,7 @@ import { Clock, Data, Effect, Either, Option, type Scope, type Stream } from "ef
 import { type EventFeed, makeEventFeed } from "./EventFeed.js"
 import { decodeRecord, encodeRecord, type Row } from "./Rows.js"
 import { tables } from "./Schema.js"
+import { enqueue, removeForJob } from "./SqlWebhookStore.js"
 
 /** What differs between SQL dialects, and the store's tunables. */
 export interface SqlJobStoreOptions {
@@ -139,6 +140,8 @@ export const make = (
             const change = yield* decide(current.value, now)
             yield* compareAndSet(current.value, change.record)
             yield* appendEvent(change.event, change.record, now)
+            // the webhook outbox: a job that just ended commits its delivery with its status, or neither
+            yield* enqueue(sql, change.record, now)
             return change
           })
         )
@@ -319,6 +322,7 @@ export const make = (
                                        WHERE job_id = ${id} AND version = ${current.value.version} RETURNING job_id`
             if (rows.length === 0) return yield* Effect.fail(new Conflict())
             yield* sql`DELETE FROM ${sql(tables.pages)} WHERE job_id = ${id}`
+            yield* removeForJob(sql, id)
             yield* appendEvent("deleted", current.value, now)
           })
         )

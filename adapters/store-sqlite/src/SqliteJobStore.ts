@@ -1,16 +1,16 @@
 /**
- * JobStore on SQLite: the embedded default. One file, WAL journal, and a busy timeout, so several processes (an API
- * server and workers) can share the file; every writing transaction starts with its write, so SQLite's single
- * writer lock is taken up front and never upgraded mid-transaction.
+ * JobStore (and WebhookStore) on SQLite: the embedded default. One file, WAL journal, and a busy timeout, so several
+ * processes (an API server and workers) can share the file; every writing transaction starts with its write, so
+ * SQLite's single writer lock is taken up front and never upgraded mid-transaction.
  */
 import { Reactivity } from "@effect/experimental"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { StoreUnavailable } from "@scriptorium/api"
-import { JobStore, type RetryPolicy } from "@scriptorium/core"
-import { migrate, SqlJobStore } from "@scriptorium/store-sql"
-import { Effect, Layer, type Scope, Stream } from "effect"
+import { JobStore, type RetryPolicy, Webhooks } from "@scriptorium/core"
+import { migrate, SqlJobStore, SqlWebhookStore } from "@scriptorium/store-sql"
+import { Context, Effect, Layer, type Scope, Stream } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 
@@ -26,8 +26,14 @@ export interface SqliteJobStoreConfig {
   readonly eventRetentionMs?: number | undefined
 }
 
-/** Opens (and migrates) the database and builds the store; closed with the scope. */
-export const make = (config: SqliteJobStoreConfig): Effect.Effect<JobStore, StoreUnavailable, Scope.Scope> =>
+/** Both stores on one connection: the jobs, and the webhook deliveries their store writes when a job ends. */
+export interface SqliteStores {
+  readonly jobs: JobStore
+  readonly webhooks: Webhooks.WebhookStore
+}
+
+/** Opens (and migrates) the database and builds both stores; closed with the scope. */
+export const makeStores = (config: SqliteJobStoreConfig): Effect.Effect<SqliteStores, StoreUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
     const busyTimeoutMs = config.busyTimeoutMs ?? 5_000
     const describeError = describe(config.filename, busyTimeoutMs)
@@ -41,7 +47,7 @@ export const make = (config: SqliteJobStoreConfig): Effect.Effect<JobStore, Stor
     yield* migrate("INTEGER PRIMARY KEY AUTOINCREMENT", describeError).pipe(
       Effect.provideService(SqlClient.SqlClient, client)
     )
-    return yield* SqlJobStore.make({
+    const jobs = yield* SqlJobStore.make({
       describeError,
       claimLock: "",
       wakeups: Stream.never,
@@ -49,11 +55,29 @@ export const make = (config: SqliteJobStoreConfig): Effect.Effect<JobStore, Stor
       retry: config.retry,
       eventRetentionMs: config.eventRetentionMs
     }).pipe(Effect.provideService(SqlClient.SqlClient, client))
+    const webhooks = yield* SqlWebhookStore.make({ describeError, claimLock: "" }).pipe(
+      Effect.provideService(SqlClient.SqlClient, client)
+    )
+    return { jobs, webhooks }
   })
 
-/** The store as a layer. */
+/** Opens (and migrates) the database and builds the job store; closed with the scope. */
+export const make = (config: SqliteJobStoreConfig): Effect.Effect<JobStore, StoreUnavailable, Scope.Scope> =>
+  Effect.map(makeStores(config), (stores) => stores.jobs)
+
+/** The job store as a layer. */
 export const layer = (config: SqliteJobStoreConfig): Layer.Layer<JobStore, StoreUnavailable> =>
   Layer.scoped(JobStore, make(config))
+
+/**
+ * The JobStore and the WebhookStore on the same connection, as one layer: what `Webhooks.layer` (the dispatcher) and
+ * `Webhooks.readLayer` need. Jobs that name a webhook get their delivery written by either layer; this one can read it.
+ */
+export const layerWithWebhooks = (
+  config: SqliteJobStoreConfig
+): Layer.Layer<JobStore | Webhooks.WebhookStore, StoreUnavailable> =>
+  Layer.scopedContext(Effect.map(makeStores(config), (stores) =>
+    Context.make(JobStore, stores.jobs).pipe(Context.add(Webhooks.WebhookStore, stores.webhooks))))
 
 /** Opens the file; a file that cannot be opened is a StoreUnavailable, not a crash. */
 const open = (filename: string, describeError: (e: SqlError) => string) =>

@@ -1,7 +1,8 @@
 /**
- * The HTTP API of Scriptorium, ready to serve or to mount: seed 001's routes (`SeedApi`), bearer authentication,
- * the OpenAPI document at `/openapi.json` and its documentation page at `/docs` (Swagger UI, inlined: the page loads
- * nothing from a CDN). Everything runs on the Scriptorium facade in context.
+ * The HTTP API of Scriptorium, ready to serve or to mount: seed 001's routes and the /v1 jobs API with its event
+ * stream (`ScriptoriumApi`), bearer authentication, the OpenAPI document at `/openapi.json` and its documentation page
+ * at `/docs` (Swagger UI, inlined: the page loads nothing from a CDN). Everything runs on the Scriptorium facade in
+ * context.
  *
  * - `layer(config)` serves the API on the `HttpServer` in context (e.g. `NodeHttpServer.layer`).
  * - `makeNodeHandler(config)` gives a `(req, res) => void` to mount in an existing node:http server, Express or
@@ -13,6 +14,7 @@
  */
 import {
   HttpApiBuilder,
+  HttpApiError,
   HttpApiSwagger,
   type HttpApp,
   HttpMiddleware,
@@ -23,12 +25,14 @@ import {
   HttpServerResponse
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { SeedApi } from "@scriptorium/api"
+import { InvalidParameter, ScriptoriumApi } from "@scriptorium/api"
 import type { Scriptorium } from "@scriptorium/core"
 import { Cause, Context, Effect, Layer, ManagedRuntime, Option, type Scope } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as BearerAuth from "./BearerAuth.js"
+import * as EventsHandlers from "./EventsHandlers.js"
 import * as SeedHandlers from "./SeedHandlers.js"
+import * as V1Handlers from "./V1Handlers.js"
 
 /** How the HTTP API behaves. Every field has a default. */
 export interface HttpTransportConfig {
@@ -44,20 +48,64 @@ export interface HttpTransportConfig {
    * more requests per second, since building the span was a large part of a cheap request's cost.
    */
   readonly traceRequests?: boolean | undefined
+  /**
+   * The hosts a `file_url` submission may name, as `host` (any port) or `host:port`; default none, so every file_url
+   * is refused with 403 FileUrlNotAllowed (the server is never turned against addresses its operator did not choose).
+   */
+  readonly fileUrlAllowedHosts?: ReadonlyArray<string> | undefined
+  /**
+   * The hosts a `webhook_url` may name (`host` or `host:port`); default: any http(s) host. Give the same list to the
+   * webhook dispatcher (`Webhooks.layer`'s `allowedHosts`), which checks it again before each delivery.
+   */
+  readonly webhookAllowedHosts?: ReadonlyArray<string> | undefined
+  /**
+   * The path the API is reached at when it is mounted under a prefix (e.g. "/ocr"), for the URLs it gives out in job
+   * views (`status_url`, `result_url`, `events_url`); default "" (the root). `Mount` sets it to its prefix.
+   */
+  readonly basePath?: string | undefined
+  /** How long fetching a `file_url` may take, redirects and body included; default 30 s. */
+  readonly fileUrlTimeoutMs?: number | undefined
+  /** How many redirects a `file_url` may take, each checked against the allow-list; default 5. */
+  readonly fileUrlMaxRedirects?: number | undefined
+  /** A sync submission (`?async=false`) of more pages than this is answered async; default 20. */
+  readonly syncMaxPages?: number | undefined
+  /** How long a sync submission waits for its result before it is answered async; default 60 s. */
+  readonly syncWaitMs?: number | undefined
+  /** How often the event stream sends a `: keepalive` comment; default 15 s. */
+  readonly sseKeepaliveMs?: number | undefined
 }
 
 /** The default upload limit: 100 MB. */
 export const defaultMaxUploadBytes = 100 * 1024 * 1024
+/** The default page count above which a sync submission is answered async. */
+export const defaultSyncMaxPages = 20
+/** The default time a sync submission waits for its result. */
+export const defaultSyncWaitMs = 60_000
+/** The default time a `file_url` fetch may take. */
+export const defaultFileUrlTimeoutMs = 30_000
 
 const handlersConfig = (config: HttpTransportConfig): SeedHandlers.SeedHandlersConfig => ({
   maxUploadBytes: config.maxUploadBytes ?? defaultMaxUploadBytes,
   modelLoaded: config.modelLoaded ?? Effect.succeed(true)
 })
 
+const v1Config = (config: HttpTransportConfig): V1Handlers.V1HandlersConfig => ({
+  maxUploadBytes: config.maxUploadBytes ?? defaultMaxUploadBytes,
+  fileUrlAllowedHosts: config.fileUrlAllowedHosts ?? [],
+  basePath: (config.basePath ?? "").replace(/\/+$/, ""),
+  webhookAllowedHosts: config.webhookAllowedHosts,
+  fileUrlTimeoutMs: config.fileUrlTimeoutMs ?? defaultFileUrlTimeoutMs,
+  fileUrlMaxRedirects: config.fileUrlMaxRedirects ?? 5,
+  syncMaxPages: config.syncMaxPages ?? defaultSyncMaxPages,
+  syncWaitMs: config.syncWaitMs ?? defaultSyncWaitMs
+})
+
 /** The API with its handlers, authentication, OpenAPI document and docs page, over the Scriptorium in context. */
 export const apiLayer = (config: HttpTransportConfig = {}) => {
-  const api = HttpApiBuilder.api(SeedApi).pipe(
+  const api = HttpApiBuilder.api(ScriptoriumApi).pipe(
     Layer.provide(SeedHandlers.layer(handlersConfig(config))),
+    Layer.provide(V1Handlers.layer(v1Config(config))),
+    Layer.provide(EventsHandlers.layer({ keepaliveMs: config.sseKeepaliveMs ?? 15_000 })),
     Layer.provide(BearerAuth.layer(emptyToUndefined(config.authToken)))
   )
   return Layer.mergeAll(
@@ -143,9 +191,25 @@ const errorResponse = (status: number, error: string, message: string) =>
   HttpServerResponse.unsafeJson({ error, message, detail: message }, { status })
 
 /**
+ * A request that does not decode (in practice a query parameter given twice, `?limit=1&limit=2`: every parameter
+ * decodes from any one string) as the contract's `InvalidParameter`, so it gets the one error shape too, instead of
+ * @effect/platform's `HttpApiDecodeError`.
+ */
+const invalidParameterOf = (error: HttpApiError.HttpApiDecodeError) =>
+  Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+    const name = error.issues[0]?.path.join(".") ?? ""
+    const values = new URL(request.url, "http://localhost").searchParams.getAll(name)
+    return new InvalidParameter({
+      name: name === "" ? "request" : name,
+      value: values.join(","),
+      expected: values.length > 1 ? "one value, given once" : error.issues[0]?.message ?? "another value"
+    })
+  })
+
+/**
  * Unknown routes and unexpected failures get the contract's error shape: 404 RouteNotFound, 500 InternalError (logged
- * with its cause). The contract's own errors pass through, to be encoded by the API; an interrupted request (the client
- * went away) is left to the server.
+ * with its cause), and so does a request that does not decode (400 InvalidParameter). The contract's own errors pass
+ * through, to be encoded by the API; an interrupted request (the client went away) is left to the server.
  */
 const fallback: HttpMiddleware.HttpMiddleware = <E, R>(app: HttpApp.Default<E, R>) =>
   Effect.catchAllCause(app, (cause) => {
@@ -164,6 +228,11 @@ const fallback: HttpMiddleware.HttpMiddleware = <E, R>(app: HttpApp.Default<E, R
           "RouteNotFound",
           `There is no route ${request.method} ${request.url.split("?")[0]}; the routes are listed at /docs.`
         ))
+    }
+    if (failure.value instanceof HttpApiError.HttpApiDecodeError) {
+      // InvalidParameter is one of the API's errors: the API encodes it
+      const refused = Effect.flip(invalidParameterOf(failure.value))
+      return refused as Effect.Effect<never, E, HttpServerRequest.HttpServerRequest>
     }
     return Effect.failCause(cause)
   })

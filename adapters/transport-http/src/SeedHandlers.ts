@@ -1,7 +1,8 @@
 /**
- * The handlers of seed 001's routes, written on the Scriptorium facade only (never on a store), so HTTP sees the same
- * jobs and the same errors as every other way in. Each route answers with the contract's shapes (`SeedApi` in
- * @scriptorium/api); every failure is one of the contract's errors, sent as `{ error, message, detail, ...fields }`.
+ * The handlers of seed 001's routes (their groups in `ScriptoriumApi`), written on the Scriptorium facade only (never
+ * on a store), so HTTP sees the same jobs and the same errors as every other way in. Each route answers with the
+ * contract's shapes (`SeedApi` in @scriptorium/api); every failure is one of the contract's errors, sent as
+ * `{ error, message, detail, ...fields }`.
  */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import {
@@ -13,7 +14,7 @@ import {
   type Job,
   JobStatus,
   processPdfMessage,
-  SeedApi
+  ScriptoriumApi
 } from "@scriptorium/api"
 import { collectBytes, DocumentHandler, Scriptorium } from "@scriptorium/core"
 import { Effect, Layer, Schema, Stream } from "effect"
@@ -74,7 +75,7 @@ const contentTypeOf = (name: string): string => {
 
 /** The handlers of the `jobs` group: upload, status, list, delete. */
 export const jobsLayer = (config: SeedHandlersConfig) =>
-  HttpApiBuilder.group(SeedApi, "jobs", (handlers) =>
+  HttpApiBuilder.group(ScriptoriumApi, "jobs", (handlers) =>
     Effect.gen(function*() {
       const scriptorium = yield* Scriptorium.Scriptorium
       return handlers
@@ -110,7 +111,7 @@ export const jobsLayer = (config: SeedHandlersConfig) =>
     }))
 
 /** The handlers of the `results` group: markdown, markdown_det, layout_pdf, images. */
-export const resultsLayer = HttpApiBuilder.group(SeedApi, "results", (handlers) =>
+export const resultsLayer = HttpApiBuilder.group(ScriptoriumApi, "results", (handlers) =>
   Effect.gen(function*() {
     const scriptorium = yield* Scriptorium.Scriptorium
 
@@ -152,7 +153,7 @@ export const resultsLayer = HttpApiBuilder.group(SeedApi, "results", (handlers) 
 
 /** The handler of `/health`. */
 export const healthLayer = (config: SeedHandlersConfig) =>
-  HttpApiBuilder.group(SeedApi, "health", (handlers) =>
+  HttpApiBuilder.group(ScriptoriumApi, "health", (handlers) =>
     handlers.handle("health", () =>
       Effect.map(config.modelLoaded, (model_loaded) => ({ status: "healthy" as const, model_loaded }))))
 

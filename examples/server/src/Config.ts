@@ -15,6 +15,11 @@
  * | JOB_TIMEOUT_SECONDS | 600 | a job running longer than this fails |
  * | LEASE_SECONDS | 30 | how long a crashed server's jobs wait before another worker takes them over |
  * | SHUTDOWN_GRACE_SECONDS | 5 | on SIGTERM/SIGINT, how long running jobs may finish before they are handed back |
+ * | FILE_URL_ALLOWED_HOSTS | (unset) | comma-separated hosts (`host` or `host:port`) that `POST /v1/jobs` may fetch a `file_url` from; unset: none |
+ * | SYNC_MAX_PAGES | 20 | `POST /v1/jobs?async=false` above this many pages is answered async |
+ * | SYNC_WAIT_SECONDS | 60 | how long a sync `POST /v1/jobs` waits before it answers async |
+ * | WEBHOOK_ALLOWED_HOSTS | (unset) | comma-separated hosts a job's `webhook_url` may name; unset: any http(s) host |
+ * | WEBHOOK_SECRET | (unset) | the key webhook deliveries are signed with (HMAC-SHA256); unset: deliveries are unsigned |
  */
 import { Data, Either } from "effect"
 import { resolve } from "node:path"
@@ -33,6 +38,13 @@ export interface ServerConfig {
   readonly jobTimeoutMs: number
   readonly leaseMs: number
   readonly shutdownGraceMs: number
+  /** Hosts a `file_url` may be fetched from; empty: none. */
+  readonly fileUrlAllowedHosts: ReadonlyArray<string>
+  readonly syncMaxPages: number
+  readonly syncWaitMs: number
+  readonly webhookSecret: string | undefined
+  /** Hosts a webhook may be delivered to; undefined: any. */
+  readonly webhookAllowedHosts: ReadonlyArray<string> | undefined
 }
 
 /** An environment variable with a value the server cannot use. */
@@ -66,6 +78,22 @@ const number = (
   const n = /^[+-]?(\d+\.?\d*|\.\d+)$/.test(raw) ? Number(raw) : Number.NaN
   if (!Number.isFinite(n) || !valid(n)) throw new InvalidConfig({ variable, value: raw, expected })
   return n
+}
+
+/** A comma-separated list of hosts (`host` or `host:port`), lower-cased; undefined when unset. */
+const hosts = (env: Env, variable: string): ReadonlyArray<string> | undefined => {
+  const raw = read(env, variable)
+  if (raw === undefined) return undefined
+  const list = raw.split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "")
+  const invalid = list.find((h) => !/^[a-z0-9.\-\[\]:]+$/.test(h))
+  if (invalid !== undefined) {
+    throw new InvalidConfig({
+      variable,
+      value: invalid,
+      expected: "a comma-separated list of host names or host:port pairs, e.g. files.example.com,10.0.0.5:9000"
+    })
+  }
+  return list
 }
 
 /** Reads the configuration from `env` (usually `process.env`); relative paths are taken from `cwd`. */
@@ -113,6 +141,17 @@ export const fromEnv = (env: Env, cwd: string = process.cwd()): Either.Either<Se
       "a number of seconds, 0 or more",
       (n) => n >= 0
     )
+    const fileUrlAllowedHosts = hosts(env, "FILE_URL_ALLOWED_HOSTS") ?? []
+    const webhookAllowedHosts = hosts(env, "WEBHOOK_ALLOWED_HOSTS")
+    const syncMaxPages = number(
+      env,
+      "SYNC_MAX_PAGES",
+      20,
+      "a whole number of pages, 0 or more",
+      (n) => Number.isInteger(n) && n >= 0
+    )
+    const syncWaitSeconds = number(env, "SYNC_WAIT_SECONDS", 60, "a number of seconds, 0 or more", (n) => n >= 0)
+    const webhookSecret = read(env, "WEBHOOK_SECRET")
     return Either.right({
       port,
       host,
@@ -124,7 +163,12 @@ export const fromEnv = (env: Env, cwd: string = process.cwd()): Either.Either<Se
       ocrThreads,
       jobTimeoutMs: Math.round(jobTimeoutSeconds * 1000),
       leaseMs: Math.round(leaseSeconds * 1000),
-      shutdownGraceMs: Math.round(shutdownGraceSeconds * 1000)
+      shutdownGraceMs: Math.round(shutdownGraceSeconds * 1000),
+      fileUrlAllowedHosts,
+      syncMaxPages,
+      syncWaitMs: Math.round(syncWaitSeconds * 1000),
+      webhookSecret,
+      webhookAllowedHosts
     })
   } catch (error) {
     if (error instanceof InvalidConfig) return Either.left(error)

@@ -6,7 +6,7 @@
 
 /** WebSocket close codes. 1000 after a job's terminal status; 4xxx codes mirror the HTTP status they stand for. */
 export const WsCloseCode = {
-  /** The job reached completed, failed or cancelled (its last message said which); or the server is shutting down. */
+  /** The job reached completed, failed or cancelled (its last message said which). */
   normal: 1000,
   /** The server is going away (shutdown); reconnect later and you get the current state first. */
   goingAway: 1001,

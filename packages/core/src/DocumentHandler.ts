@@ -53,7 +53,18 @@ export const Block = Schema.Struct({
   bbox: Schema.Tuple(Schema.Number, Schema.Number, Schema.Number, Schema.Number),
   text: Schema.String,
   /** A picture's image, under the job's `images/` outputs (`0_0.jpg`); its text is the markdown link to it. */
-  image: Schema.optional(Schema.String)
+  image: Schema.optional(Schema.String),
+  /** A table's rows, top to bottom, of cells left to right (a cell spanning rows only in its first row). */
+  rows: Schema.optional(Schema.Array(Schema.Array(Schema.Struct({
+    text: Schema.String,
+    bbox: Schema.Tuple(Schema.Number, Schema.Number, Schema.Number, Schema.Number),
+    /** The column it starts in, from 0. */
+    column: Schema.Number,
+    row_span: Schema.optional(Schema.Number),
+    column_span: Schema.optional(Schema.Number)
+  })))),
+  /** How many of a table's top rows are its header. */
+  header_rows: Schema.optional(Schema.Number)
 })
 
 /** How a page was routed: its text layer, OCR, or neither (blank), and why, for debugging. */
@@ -126,7 +137,14 @@ export const layoutPageResult = (
   if (route.decision !== "text" || !TextLayout.hasUsableText(text.items)) {
     return Effect.succeed({ ...base, source: "none" as const, blocks: [], markdown: "" })
   }
-  const input = { items: text.items, width: text.width, height: text.height, page: text.page, source: "text" as const }
+  const input = {
+    items: text.items,
+    width: text.width,
+    height: text.height,
+    page: text.page,
+    source: "text" as const,
+    shapes: text.shapes
+  }
   return Effect.map(LayoutEngine.run(layout, input), (blocks) => ({
     ...base,
     source: "text" as const,

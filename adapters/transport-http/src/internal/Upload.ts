@@ -1,8 +1,9 @@
 /**
- * Reads the upload of `POST /process_pdf`: the request body, collected up to a bound, and its `file` part found by
- * the multipart boundary (MultipartBody). The body is held whole because the admission check reads the whole file
- * before a job exists (a PDF's trailer is at its end); the bound keeps that memory to the configured limit. The byte
- * limit, the empty file and the missing field are checked here, each with its own error.
+ * Reads the upload of `POST /process_pdf` and multipart `POST /v1/jobs`: the request body, collected up to a bound,
+ * its `file` part found by the multipart boundary (MultipartBody), and its text fields (`webhook_url`, `priority`).
+ * The body is held whole because the admission check reads the whole file before a job exists (a PDF's trailer is at
+ * its end); the bound keeps that memory to the configured limit. The byte limit, the empty file and the missing field
+ * are checked here, each with its own error.
  */
 import { EmptyFile, FileTooLarge, MissingFile } from "@scriptorium/api"
 import { Effect, Stream } from "effect"
@@ -11,10 +12,12 @@ import * as MultipartBody from "./MultipartBody.js"
 /** The multipart field that carries the PDF (the seed's `-F "file=@document.pdf"`). */
 export const fileField = "file"
 
-/** The file of an upload. */
+/** The file of an upload, and the form's text fields beside it. */
 export interface Upload {
   readonly filename: string
   readonly content: Uint8Array
+  /** Each text field (a part without a file name) by its name; the first one wins when a name repeats. */
+  readonly fields: ReadonlyMap<string, string>
 }
 
 /** Room for the multipart framing and small fields beside a file of the largest size accepted. */
@@ -38,22 +41,39 @@ export const readUpload = <E>(
     if (boundary === undefined) return yield* new MissingFile({ field: fileField })
     const bodyLimit = maxBytes + FRAMING_BYTES
     if (Number(request.contentLength) > bodyLimit) return yield* new FileTooLarge({ limit_bytes: maxBytes })
-    const body = yield* collect(request.body, bodyLimit, maxBytes)
+    const body = yield* readBody(request.body, bodyLimit, maxBytes).pipe(
+      // a request that breaks off has no complete file in it
+      Effect.mapError((e) => e instanceof FileTooLarge ? e : new MissingFile({ field: fileField }))
+    )
     const parts = MultipartBody.parse(body, boundary)
     const file = parts?.find((part) => part.name === fileField && part.filename !== undefined)
     if (file === undefined) return yield* new MissingFile({ field: fileField })
     const filename = file.filename || "document.pdf"
     if (file.content.length > maxBytes) return yield* new FileTooLarge({ limit_bytes: maxBytes })
     if (file.content.length === 0) return yield* new EmptyFile({ filename })
-    return { filename, content: file.content }
+    return { filename, content: file.content, fields: textFields(parts!) }
   })
 
-/** The body in one buffer; FileTooLarge past `limit` bytes, MissingFile when the request breaks off. */
-const collect = <E>(
+const textFields = (parts: ReadonlyArray<MultipartBody.Part>): ReadonlyMap<string, string> => {
+  const fields = new Map<string, string>()
+  const decoder = new TextDecoder()
+  for (const part of parts) {
+    if (part.name !== undefined && part.filename === undefined && !fields.has(part.name)) {
+      fields.set(part.name, decoder.decode(part.content))
+    }
+  }
+  return fields
+}
+
+/**
+ * A body in one buffer, read until it ends; FileTooLarge (naming `maxBytes`, the limit a user knows) as soon as more
+ * than `limit` bytes arrived, so an oversized body is never held whole; the stream's own error when it breaks off.
+ */
+export const readBody = <E>(
   body: Stream.Stream<Uint8Array, E>,
   limit: number,
   maxBytes: number
-): Effect.Effect<Uint8Array, FileTooLarge | MissingFile> =>
+): Effect.Effect<Uint8Array, FileTooLarge | E> =>
   Effect.suspend(() => {
     const chunks: Array<Uint8Array> = []
     let total = 0
@@ -67,7 +87,6 @@ const collect = <E>(
           return total > limit ? Effect.fail(new FileTooLarge({ limit_bytes: maxBytes })) : Effect.void
         })
       ),
-      Effect.mapError((e) => e instanceof FileTooLarge ? e : new MissingFile({ field: fileField })),
       Effect.map(() => Buffer.concat(chunks, total))
     )
   })

@@ -17,7 +17,7 @@ import * as Furniture from "./internal/layout/Furniture.js"
 import { union } from "./internal/layout/Geometry.js"
 import * as Markdown from "./internal/layout/Markdown.js"
 import * as Outline from "./internal/layout/Outline.js"
-import type { TextItem } from "./PdfEngine.js"
+import type { PageShape, TextItem } from "./PdfEngine.js"
 import * as TextLayout from "./TextLayout.js"
 
 /** A page to lay out: its text items and its displayed size, in points (pixels for an uploaded image). */
@@ -29,6 +29,8 @@ export interface LayoutInput {
   readonly page: number
   /** Where the items come from: the PDF's text layer, or OCR lines (one item a line, height as font size). */
   readonly source: "text" | "ocr"
+  /** The lines and rectangles the page paints (PdfEngine's `shapes`), whose rules show tables; none for OCR. */
+  readonly shapes?: ReadonlyArray<PageShape> | undefined
 }
 
 /** The layout engine: a page's blocks in reading order. */
@@ -43,7 +45,7 @@ export const LayoutEngine = Context.GenericTag<LayoutEngine>("@scriptorium/core/
 export const layoutPage = (input: LayoutInput): Array<TextLayout.Block> => {
   try {
     const page = { width: input.width, height: input.height, first: input.page === 0 }
-    return TextLayout.blocks(input.items, { page })
+    return TextLayout.blocks(input.items, { page, shapes: input.shapes })
   } catch {
     return plainParagraph(input.items)
   }

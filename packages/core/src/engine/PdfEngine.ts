@@ -67,6 +67,18 @@ export interface PageDrawing {
   readonly paths: number
 }
 
+/**
+ * A straight line or an upright rectangle the page strokes or fills (from pdf.js's operator list), in displayed
+ * points with a top-left origin: what tables are ruled with (rules, cell borders) and checkboxes are drawn with.
+ * A line is its two ends as a box (one side of it 0 wide); a rectangle is its box.
+ */
+export interface PageShape {
+  readonly kind: "line" | "rect"
+  readonly bbox: readonly [x1: number, y1: number, x2: number, y2: number]
+  /** Filled (a rectangle's area painted), rather than stroked (its outline, or the line, drawn). */
+  readonly filled: boolean
+}
+
 /** The text layer of one page. */
 export interface PageText {
   /** The page number, from 0. */
@@ -79,6 +91,11 @@ export interface PageText {
   readonly items: ReadonlyArray<TextItem>
   /** What the page draws; absent when its operators could not be read (the text layer is still given). */
   readonly drawing?: PageDrawing | undefined
+  /**
+   * The upright lines and rectangles it paints, in paint order (at most 5,000: a page that paints more, a chart or a
+   * map, gives none); absent when its operators could not be read.
+   */
+  readonly shapes?: ReadonlyArray<PageShape> | undefined
 }
 
 /** A page rendered to pixels. */

@@ -13,12 +13,13 @@
  * Headers and footers that only repetition across pages reveals, and paragraphs that go on across a page break, are
  * the document's business (LayoutEngine's document pass).
  */
-import type { TextItem } from "./PdfEngine.js"
+import type { PageShape, TextItem } from "./PdfEngine.js"
 import { type BBox, median, roundBox, union } from "./internal/layout/Geometry.js"
 import * as Markdown from "./internal/layout/Markdown.js"
 import * as Markers from "./internal/layout/Markers.js"
 import { looksLikeCode, type MaybeMonospace, monospaceFonts } from "./internal/layout/Monospace.js"
 import { endsSentence } from "./internal/layout/Text.js"
+import * as Table from "./internal/layout/Table.js"
 import { type PageFrame, typeGroups } from "./internal/layout/Typing.js"
 
 export type { BBox } from "./internal/layout/Geometry.js"
@@ -51,11 +52,33 @@ export interface Block {
   /** 1 to 6 for a section header (1 the highest), 1 for the title, 0 for the other types. */
   readonly level: number
   readonly bbox: BBox
+  /** A table's text is its rows, one a line, cells separated by tabs. */
   readonly text: string
+  /**
+   * A table's rows, top to bottom, each its cells left to right; a cell that spans rows appears only in its first
+   * row (as in HTML). Table blocks only.
+   */
+  readonly rows?: ReadonlyArray<ReadonlyArray<TableCell>> | undefined
+  /** How many rows at the top of a table are its header (0 when none is evident). Table blocks only. */
+  readonly header_rows?: number | undefined
+}
+
+/** A cell of a table. */
+export interface TableCell {
+  readonly text: string
+  /** The cell's box (its rules' box on a ruled table), in points, top-left origin. */
+  readonly bbox: BBox
+  /** The column the cell starts in, from 0. */
+  readonly column: number
+  /** How many rows and columns it covers, when more than 1. */
+  readonly row_span?: number | undefined
+  readonly column_span?: number | undefined
 }
 
 /** Items on one baseline, left to right. */
 export interface Line {
+  /** A table found on the page, standing in its place in reading order (its own line: no text of its own). */
+  readonly table?: Block | undefined
   readonly text: string
   readonly bbox: BBox
   /** The line's text size (see `lineSize`: superscripts and drop caps do not count). */
@@ -79,6 +102,8 @@ export interface LayoutOptions {
    * box around the text) and whether it is the document's first (where a title is looked for; default yes).
    */
   readonly page?: { readonly width: number; readonly height: number; readonly first?: boolean | undefined } | undefined
+  /** The lines and rectangles the page paints (PdfEngine's `shapes`): tables are found from their rules. */
+  readonly shapes?: ReadonlyArray<PageShape> | undefined
 }
 
 /** Whether the items hold text a reader can use: at least one letter or digit (not blanks, controls or U+FFFD). */
@@ -105,19 +130,75 @@ export const blocks = (items: ReadonlyArray<TextItem>, options: LayoutOptions = 
   const usable = items.filter((item) => item.text.trim() !== "")
   if (usable.length === 0) return []
   const angle = dominantAngle(usable)
-  const upright = usable.filter((item) => item.angle === angle).map((item) => turn(item, -angle))
-  const body = options.bodySize ?? bodySize(upright)
-  const mono = monospaceFonts(upright)
-  const all = readingOrder(upright).flatMap((region) => lines(region, mono))
   const page = options.page
+  const box = page === undefined ? union(usable.map(boxOf)) : turnBox([0, 0, page.width, page.height], -angle)
+  // tables first (on pages read upright): their cells are not paragraphs, nor their columns the page's
+  const mono = monospaceFonts(usable.filter((item) => item.angle === angle))
+  const found = angle === 0 ? findTables(usable, options.shapes ?? [], { box, monospace: mono }) : Table.none
+  const rest = found.used.size === 0 ? usable : usable.filter((item) => !found.used.has(item))
+  const upright = rest.filter((item) => item.angle === angle).map((item) => turn(item, -angle))
+  const body = options.bodySize ?? bodySize(upright)
+  const all = readingOrder([...upright, ...found.tables.map(standIn)]).flatMap((region) => regionLines(region, mono))
   const frame: PageFrame = {
     body,
     bodyFont: bodyFont(upright, body),
-    box: page === undefined ? union(upright.map(boxOf)) : turnBox([0, 0, page.width, page.height], -angle),
+    box: page === undefined ? union(upright.map(boxOf)) : box,
     first: page?.first ?? true
   }
   const flow = typeGroups(groupLines(all, frame), frame).map((b) => turnBlock(b, angle))
-  return [...flow, ...strayBlocks(usable.filter((item) => item.angle !== angle))]
+  return [...flow, ...strayBlocks(rest.filter((item) => item.angle !== angle))]
+}
+
+/** The page's tables (internal/layout/Table); none when finding them fails, whatever the page holds. */
+const findTables = (
+  items: ReadonlyArray<TextItem>,
+  shapes: ReadonlyArray<PageShape>,
+  context: { readonly box: BBox; readonly monospace: ReadonlySet<string> }
+): Table.Found => {
+  try {
+    return Table.find(items, shapes, { ...context, lines: (cell) => lines(cell, context.monospace) })
+  } catch {
+    return Table.none
+  }
+}
+
+/** A text item that stands for a table in the XY-cut, so that the cut goes round it and reading order places it. */
+type StandIn = TextItem & { readonly table: Block }
+
+const standIn = (table: Block): StandIn => ({
+  text: "\u0000",
+  x: table.bbox[0],
+  y: table.bbox[1],
+  width: table.bbox[2] - table.bbox[0],
+  height: table.bbox[3] - table.bbox[1],
+  fontName: "",
+  fontSize: 0,
+  angle: 0,
+  table
+})
+
+const isStandIn = (item: TextItem): item is StandIn => "table" in item
+
+/** A region's lines, a table's stand-in as a line of its own where its top falls among them. */
+const regionLines = (region: ReadonlyArray<TextItem>, mono: ReadonlySet<string>): Array<Line> => {
+  const tables = region.filter(isStandIn)
+  if (tables.length === 0) return lines(region, mono)
+  const out = lines(region.filter((item) => !isStandIn(item)), mono)
+  for (const { table } of tables.sort((a, b) => a.y - b.y)) {
+    const at = out.findIndex((line) => line.table === undefined && line.bbox[1] >= table.bbox[1])
+    const line: Line = {
+      text: "",
+      bbox: table.bbox,
+      fontSize: 0,
+      font: "",
+      mono: 0,
+      leadSize: 0,
+      advance: 0,
+      table
+    }
+    out.splice(at < 0 ? out.length : at, 0, line)
+  }
+  return out
 }
 
 /** Blocks as markdown (headings as `#`, lists, code fences; see internal/layout/Markdown), separated by blank lines. */
@@ -198,7 +279,7 @@ const MAX_CUT_DEPTH = 300
 /** The items cut into regions, in reading order: top to bottom, then left to right. */
 export const readingOrder = (items: ReadonlyArray<TextItem>): Array<Array<TextItem>> => {
   if (items.length <= 1 || items.length > MAX_CUT_ITEMS) return items.length === 0 ? [] : [[...items]]
-  const gutter = GUTTER * median(items.map((item) => item.fontSize))
+  const gutter = GUTTER * median(items.filter((item) => item.fontSize > 0).map((item) => item.fontSize))
   return cut(sortedBy(items, "y"), sortedBy(items, "x"), gutter, 0)
 }
 
@@ -415,7 +496,8 @@ const groupLines = (all: ReadonlyArray<Line>, page = { body: 0, bodyFont: "" }):
   const groups: Array<Array<Line>> = []
   for (const line of all) {
     const current = groups[groups.length - 1]
-    if (current !== undefined && continues(current, line, spacing, page)) current.push(line)
+    const alone = line.table !== undefined || current?.[0]?.table !== undefined
+    if (current !== undefined && !alone && continues(current, line, spacing, page)) current.push(line)
     else groups.push([line])
   }
   return groups
@@ -426,6 +508,7 @@ const lineSpacing = (all: ReadonlyArray<Line>): number => {
   const gaps: Array<number> = []
   for (let i = 1; i < all.length; i++) {
     const [a, b] = [all[i - 1]!, all[i]!]
+    if (a.table !== undefined || b.table !== undefined) continue
     const gap = (b.bbox[1] - a.bbox[3]) / a.fontSize
     const sameSize = Math.abs(a.fontSize - b.fontSize) < 0.1 * a.fontSize
     if (sameSize && gap > -0.3 && gap < 1.5 && overlapsX(a, b)) gaps.push(gap)

@@ -21,10 +21,12 @@
  *
  * Parsing splits on annotation lines, not on blank lines: a block's markdown is everything between its annotation
  * line and the next one (or the end), less the blank line that separates them, so markdown with blank lines (a
- * table, code, several paragraphs) comes back whole. It reads back exactly what `formatMarkdownDet` writes, unless a
+ * table, code, several paragraphs) comes back whole; a `table` block's markdown (a pipe table, or HTML where cells
+ * span) is also read back into its rows of cells (`table`). It reads back exactly what `formatMarkdownDet` writes, unless a
  * block's markdown itself holds a line that is an annotation line. Text before the first annotation line belongs to
  * no block and is ignored; line ends may be CRLF.
  */
+import * as TableMarkdown from "../engine/internal/layout/TableMarkdown.js"
 import * as TextLayout from "../engine/TextLayout.js"
 
 /** A box in thousandths of the page (0 to 999): left, top, right, bottom, top-left origin. */
@@ -36,6 +38,11 @@ export interface DetBlock {
   /** In thousandths of the page's width (x) and height (y), 0 to 999. */
   readonly bbox: DetBox
   readonly markdown: string
+  /**
+   * A `table` block's rows and header, read back from its markdown (a pipe table, or HTML where cells span); cells
+   * without their boxes. Set by `parseMarkdownDet` only.
+   */
+  readonly table?: TableMarkdown.ParsedTable | undefined
 }
 
 /** A page to annotate: its displayed size in points and its blocks in reading order (a PageResult has this shape). */
@@ -96,10 +103,13 @@ export const parseMarkdownDet = (text: string): Array<DetBlock> => {
     // less the blank line that separates it from the next block
     const separator = crlf ? "\r\n\r\n" : "\n\n"
     if (next !== undefined && markdown.endsWith(separator)) markdown = markdown.slice(0, -separator.length)
+    const type = fields[1]!
+    const table = type === "table" ? TableMarkdown.parseTable(markdown) : undefined
     return {
-      type: fields[1]!,
+      type,
       bbox: [Number(fields[2]), Number(fields[3]), Number(fields[4]), Number(fields[5])] as const,
-      markdown
+      markdown,
+      ...(table === undefined ? {} : { table })
     }
   })
 }

@@ -22,7 +22,7 @@
 import { documentOptions } from "./pdfjsOptions.js"
 import { parentPort, workerData } from "node:worker_threads"
 import { asClause } from "../../internal/ErrorText.js"
-import type { PageDrawing, PageImage, PageText, TextItem } from "../PdfEngine.js"
+import type { PageDrawing, PageImage, PageShape, PageText, TextItem } from "../PdfEngine.js"
 
 /** What the engine sends to the thread. */
 export type ThreadRequest =
@@ -189,7 +189,8 @@ const readPage = async (index: number): Promise<ThreadReply> => {
     if (item !== undefined) items.push(item)
   }
   const found: Array<Placement> = []
-  const drawing = await readDrawing(page, viewport.transform, viewport.width, viewport.height, found)
+  const shapes: Shapes = { list: [], overflow: false }
+  const drawing = await readDrawing(page, viewport.transform, viewport.width, viewport.height, found, shapes)
     .catch(() => undefined)
   // the page's decoded images are kept for an `images` request, which usually comes next
   if (drawing !== undefined && found.length > 0) {
@@ -206,7 +207,7 @@ const readPage = async (index: number): Promise<ThreadReply> => {
       height: round(viewport.height),
       rotation: page.rotate,
       items,
-      ...(drawing === undefined ? {} : { drawing })
+      ...(drawing === undefined ? {} : { drawing, shapes: shapes.overflow ? [] : shapes.list })
     }
   }
 }
@@ -234,7 +235,8 @@ const readDrawing = async (
   viewport: Matrix,
   width: number,
   height: number,
-  found?: Array<Placement>
+  found?: Array<Placement>,
+  shapes?: Shapes
 ): Promise<PageDrawing> => {
   const { OPS, Util } = await pdfjs
   const list = await page.getOperatorList({ intent: "display", annotationMode: ANNOTATION_MODE })
@@ -367,6 +369,9 @@ const readDrawing = async (
         break
       }
       case OPS.constructPath:
+        if (shapes !== undefined && !shapes.overflow) addShapes(shapes, args, Util.transform([...viewport], ctm), OPS)
+        paths++
+        break
       case OPS.fill:
       case OPS.eoFill:
       case OPS.stroke:
@@ -387,6 +392,126 @@ const readDrawing = async (
     paths
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shapes: the upright lines and rectangles a page paints, for layout's tables (rules, cell borders, checkboxes).
+
+/** A page's shapes as they are collected; `overflow` once there are more than MAX_SHAPES (then none are given). */
+interface Shapes {
+  readonly list: Array<PageShape>
+  overflow: boolean
+}
+
+/** More shapes than a page of tables paints: a chart, a map or a drawing, where rules mean nothing to layout. */
+const MAX_SHAPES = 5_000
+
+/** How far (points) a line may lean from horizontal or vertical and still count as upright. */
+const UPRIGHT_SLACK = 0.5
+
+/** pdf.js's path commands in a constructPath buffer (its DrawOPS) and how many numbers follow each. */
+const MOVE_TO = 0
+const LINE_TO = 1
+const CURVE_TO = 2
+const QUADRATIC_TO = 3
+const CLOSE_PATH = 4
+
+/**
+ * The upright lines and rectangles of one constructPath operation (`[paintOp, [buffer], minMax]`, pdf.js 5), mapped
+ * by `m` (viewport times the current transform) to displayed points. A subpath of one segment is a line; a closed
+ * subpath of four upright sides is a rectangle; other stroked subpaths give their upright sides as lines, and
+ * subpaths with curves nothing. Paths that are not painted (clips) give nothing.
+ */
+const addShapes = (shapes: Shapes, args: ReadonlyArray<unknown> | null, m: Matrix, ops: Record<string, number>) => {
+  const paint = args?.[0]
+  const buffer = (args?.[1] as ReadonlyArray<unknown> | undefined)?.[0]
+  if (typeof paint !== "number" || !(buffer instanceof Float32Array)) return
+  const stroked = paint === ops.stroke || paint === ops.closeStroke || paint === ops.fillStroke ||
+    paint === ops.eoFillStroke || paint === ops.closeFillStroke || paint === ops.closeEOFillStroke
+  const filled = paint === ops.fill || paint === ops.eoFill || paint === ops.fillStroke ||
+    paint === ops.eoFillStroke || paint === ops.closeFillStroke || paint === ops.closeEOFillStroke
+  if (!stroked && !filled) return
+  const point = (x: number, y: number): readonly [number, number] =>
+    [m[0]! * x + m[2]! * y + m[4]!, m[1]! * x + m[3]! * y + m[5]!]
+  let points: Array<readonly [number, number]> = []
+  let closed = false
+  let curved = false
+  const flush = () => {
+    if (!curved && points.length >= 2) subpathShapes(shapes, points, closed, stroked, filled)
+    points = []
+    closed = false
+    curved = false
+  }
+  for (let k = 0; k < buffer.length && !shapes.overflow;) {
+    switch (buffer[k++]) {
+      case MOVE_TO:
+        flush()
+        points.push(point(buffer[k]!, buffer[k + 1]!))
+        k += 2
+        break
+      case LINE_TO:
+        points.push(point(buffer[k]!, buffer[k + 1]!))
+        k += 2
+        break
+      case CURVE_TO:
+        curved = true
+        k += 6
+        break
+      case QUADRATIC_TO:
+        curved = true
+        k += 4
+        break
+      case CLOSE_PATH:
+        closed = true
+        break
+      default:
+        // an unknown command: the rest of the buffer cannot be read
+        k = buffer.length
+    }
+  }
+  flush()
+}
+
+/** One subpath's shapes (see `addShapes`). */
+const subpathShapes = (
+  shapes: Shapes,
+  points: ReadonlyArray<readonly [number, number]>,
+  closed: boolean,
+  stroked: boolean,
+  filled: boolean
+) => {
+  const push = (shape: PageShape) => {
+    if (shapes.list.length >= MAX_SHAPES) shapes.overflow = true
+    else shapes.list.push(shape)
+  }
+  const box = (a: readonly [number, number], b: readonly [number, number]): Box =>
+    roundBox([Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[0], b[0]), Math.max(a[1], b[1])])
+  const upright = (a: readonly [number, number], b: readonly [number, number]) =>
+    Math.abs(a[0] - b[0]) <= UPRIGHT_SLACK || Math.abs(a[1] - b[1]) <= UPRIGHT_SLACK
+  // a rectangle: four corners (a fifth back at the first), every side upright
+  const corners = points.length === 5 && samePoint(points[0]!, points[4]!) ? points.slice(0, 4) : points
+  if (corners.length === 4 && (closed || filled)) {
+    const sides = corners.every((p, i) => upright(p, corners[(i + 1) % 4]!))
+    if (sides) {
+      push({ kind: "rect", bbox: box(corners[0]!, corners[2]!), filled })
+      return
+    }
+  }
+  // a subpath that is only filled paints nothing along a line
+  if (!stroked) return
+  if (points.length === 2 && upright(points[0]!, points[1]!)) {
+    push({ kind: "line", bbox: box(points[0]!, points[1]!), filled: false })
+    return
+  }
+  const sides = closed ? [...points, points[0]!] : points
+  for (let i = 1; i < sides.length; i++) {
+    if (upright(sides[i - 1]!, sides[i]!) && !samePoint(sides[i - 1]!, sides[i]!)) {
+      push({ kind: "line", bbox: box(sides[i - 1]!, sides[i]!), filled: false })
+    }
+  }
+}
+
+const samePoint = (a: readonly [number, number], b: readonly [number, number]): boolean =>
+  Math.abs(a[0] - b[0]) < 0.01 && Math.abs(a[1] - b[1]) < 0.01
 
 /** Annotations as displayed with their form fields, the same for reading the drawing and rendering. */
 const ANNOTATION_MODE = 2 // AnnotationMode.ENABLE_FORMS

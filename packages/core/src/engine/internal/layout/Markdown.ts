@@ -1,6 +1,7 @@
 /**
  * Markdown: blocks to markdown, the way docling writes it: `#` for the title, `##` and deeper for section headings by
- * level, `- ` for bulleted list items and the item's own number for numbered ones, code in fences, captions,
+ * level, `- ` for bulleted list items and the item's own number for numbered ones, code in fences, tables as pipe
+ * tables (HTML where cells span; internal/layout/TableMarkdown), captions,
  * formulas and paragraphs as plain paragraphs, no layout tags. Page headers, footers and numbers are left out, and a
  * page's footnotes come after its text.
  *
@@ -11,6 +12,7 @@
  */
 import type { Block } from "../../TextLayout.js"
 import * as Markers from "./Markers.js"
+import { tableMarkdown } from "./TableMarkdown.js"
 import { continuesSentence, joinLines, mayContinue } from "./Text.js"
 
 /** Block types that are kept out of the markdown: the page's furniture. */
@@ -34,6 +36,8 @@ export const blockMarkdown = (block: Block): string => {
       return listItem(block.text)
     case "code":
       return fence(block.text)
+    case "table":
+      return tableMarkdown(block)
     case "paragraph":
       // such checkpoints also kept bulleted items as paragraphs
       return Markers.bullet.test(block.text) ? listItem(block.text) : block.text

@@ -102,6 +102,9 @@ const block = (type: BlockType, level: number, group: Pick<Group, "bbox" | "text
 
 /** A group's type from itself alone; a group of footnotes becomes one block per footnote. */
 const typeAlone = (group: Group, frame: PageFrame): Array<Block> => {
+  // a table found before (internal/layout/Table) stands in its place in reading order, typed already
+  const table = group.lines[0]?.table
+  if (table !== undefined) return [table]
   const { body } = frame
   if (isMonospaceCode(group)) return [{ ...block("code", 0, group), text: codeText(group.lines) }]
   if (isFormula(group)) return [block("formula", 0, group)]
