@@ -8,6 +8,9 @@
  * - `makeNodeHandler(config)` gives a `(req, res) => void` to mount in an existing node:http server, Express or
  *   Fastify, for code written with Effect; `toNodeHandler(layer, config)` does the same from plain code, with Promises.
  *
+ * The Node handler answers `GET /result/{id}/status` (the route clients poll) before the router when it can answer it
+ * exactly as the API would (`internal/StatusFastPath.ts`); everything else goes through the router.
+ *
  * Errors are answered with the contract's JSON body (`{ error, message, detail, ...fields }`). Requests the contract
  * does not cover get the same shape: an unknown route is 404 `RouteNotFound`, and an unexpected failure is 500
  * `InternalError`, logged with its cause.
@@ -26,11 +29,12 @@ import {
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { InvalidParameter, ScriptoriumApi } from "@scriptorium/api"
-import type { Scriptorium } from "@scriptorium/core"
+import { Scriptorium } from "@scriptorium/core"
 import { Cause, Context, Effect, Layer, ManagedRuntime, Option, type Scope } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as BearerAuth from "./BearerAuth.js"
 import * as EventsHandlers from "./EventsHandlers.js"
+import * as StatusFastPath from "./internal/StatusFastPath.js"
 import * as SeedHandlers from "./SeedHandlers.js"
 import * as V1Handlers from "./V1Handlers.js"
 
@@ -141,9 +145,14 @@ export const makeNodeHandler = (
     )
     const app = yield* Effect.provide(HttpApiBuilder.httpApp, context)
     const handler = Effect.provide(NodeHttpServer.makeHandler(app), context)
-    return yield* (config.traceRequests === true
-      ? handler
-      : HttpMiddleware.withTracerDisabledWhenEffect(handler, () => true))
+    if (config.traceRequests === true) return yield* handler
+    // status polls skip the router (they are most of the requests), unless requests are traced
+    return StatusFastPath.make(
+      yield* Scriptorium.Scriptorium,
+      emptyToUndefined(config.authToken),
+      yield* Effect.runtime<never>(),
+      yield* HttpMiddleware.withTracerDisabledWhenEffect(handler, () => true)
+    )
   })
 
 /** A Node request handler from plain code, and how to stop it. */
