@@ -4,7 +4,8 @@
  * model, TableFormer and its markdown serializer; a reference from another system, not human ground truth).
  *
  * Each PDF is read with PdfEngine (pdf.js in its thread) and each page laid out as the pipeline does it:
- * DocumentHandler's `pageResult` (routing, then the built-in LayoutEngine), then the document pass (LayoutEngine's
+ * DocumentHandler's `pageResult` (routing, then the built-in LayoutEngine), its figures (`readFigures`: embedded
+ * images and vector figures, placed as picture blocks by `pageWithPictures`), then the document pass (LayoutEngine's
  * `notePage`, `documentPass`, `applyDocumentPass`: furniture and heading levels; and the markdown flow that joins
  * paragraphs across breaks).
  * No server, no job store. Per document with a reference:
@@ -98,11 +99,14 @@ const layOut = (name: string, bytes: Uint8Array) =>
     const times: Array<number> = []
     for (let index = 0; index < pdf.pageCount; index++) {
       const text = yield* pdf.page(index)
-      const result = DocumentHandler.pageResult(text)
+      const laid = DocumentHandler.pageResult(text)
+      // the pictures as the pipeline makes them: images and vector figures, placed among the blocks
+      const figures = yield* DocumentHandler.readFigures(pdf, text, laid.route.decision)
+      const result = DocumentHandler.pageWithPictures(laid, figures).page
       pages.push(result)
       if (result.source !== "text") continue
       const input = {
-        items: text.items,
+        items: DocumentHandler.outsideFigures(text),
         width: text.width,
         height: text.height,
         page: index,

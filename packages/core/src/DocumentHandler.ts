@@ -31,6 +31,7 @@ import { BlobNotFound, type CorruptPdf, type EmptyFile, type EncryptedPdf, type 
 import { Chunk, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import { type BlobError, BlobStore, readBytes, readText } from "./BlobStore.js"
 import * as ImageInput from "./engine/ImageInput.js"
+import * as Figure from "./engine/internal/layout/Figure.js"
 import * as LayoutEngine from "./engine/LayoutEngine.js"
 import { type OcrError, type OcrLine, OcrEngine, type RawImage } from "./engine/OcrEngine.js"
 import * as PageImages from "./engine/PageImages.js"
@@ -138,7 +139,7 @@ export const layoutPageResult = (
     return Effect.succeed({ ...base, source: "none" as const, blocks: [], markdown: "" })
   }
   const input = {
-    items: text.items,
+    items: outsideFigures(text),
     width: text.width,
     height: text.height,
     page: text.page,
@@ -151,6 +152,17 @@ export const layoutPageResult = (
     blocks,
     markdown: TextLayout.markdown(blocks)
   }))
+}
+
+/**
+ * The page's text items that are not a vector figure's labels (PageText's `figures`): those belong to the picture,
+ * which is cropped from the render with them, not to the paragraphs.
+ */
+export const outsideFigures = (text: Pick<PageText, "items" | "figures">): ReadonlyArray<TextItem> => {
+  const figures = text.figures ?? []
+  return figures.length === 0
+    ? text.items
+    : text.items.filter((item) => !figures.some((box) => Figure.centreInside(item, box)))
 }
 
 /**
@@ -364,13 +376,28 @@ const withFigures = (
   figures: ReadonlyArray<PageImages.Figure>
 ) =>
   Effect.gen(function*() {
-    if (figures.length === 0) return result
-    const { blocks, images } = PageImages.withPictures(result.page, result.blocks, figures)
+    const { images, page } = pageWithPictures(result, figures)
     for (const { name, jpeg } of images) {
       yield* blobs.put(yield* JobFiles.outputKey(jobId, PageImages.imageOutput(name)), jpeg)
     }
-    return { ...result, blocks, markdown: TextLayout.markdown(blocks) }
+    return page
   })
+
+/**
+ * A page's result with its figures placed among its blocks as `picture` blocks (PageImages.withPictures), and the
+ * images to store under their names: the step the pipeline takes, for callers that lay pages out without a job.
+ */
+export const pageWithPictures = <P extends PageResult>(
+  result: P,
+  figures: ReadonlyArray<PageImages.Figure>
+): { readonly page: P; readonly images: ReadonlyArray<{ readonly name: string; readonly jpeg: Uint8Array }> } => {
+  if (figures.length === 0) return { page: result, images: [] }
+  const { blocks, images } = PageImages.withPictures(result.page, result.blocks, figures)
+  return { page: { ...result, blocks, markdown: TextLayout.markdown(blocks) }, images }
+}
+
+/** A page's figures as the pipeline reads them (PageImages.readFigures): its images and vector figures, as JPEG. */
+export const readFigures = PageImages.readFigures
 
 /**
  * An uploaded image: its pages are the image's frames (one, or a multi-page TIFF's), each routed to OCR, decoded and

@@ -90,7 +90,10 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       const done = yield* s.wait(job.job_id, { timeoutMs: JOB_LIMIT_MS })
       expect(done.status).toBe("completed")
       expect([done.total_pages, done.processed_pages]).toEqual([14, 14])
-      expect([...yield* s.outputs(job.job_id)].sort()).toEqual(["document.json", "layout.pdf", "markdown.md", "markdown_det.md"])
+      // page 11's chart is a vector figure, cropped from the render (Figure.test.ts)
+      expect([...yield* s.outputs(job.job_id)].sort()).toEqual(
+        ["document.json", "images/10_0.jpg", "layout.pdf", "markdown.md", "markdown_det.md"]
+      )
 
       const markdown = yield* text(s, job.job_id, "markdown.md")
       expect(markdown.startsWith("# Trace-based Just-in-Time Type Specialization for Dynamic Languages\n\n")).toBe(true)

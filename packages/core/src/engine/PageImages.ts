@@ -40,10 +40,15 @@ export const imageLink = (name: string): string => `![](${IMAGES_FOLDER}${name})
 
 /**
  * Whether a page's images are worth asking for: not when it is read by OCR (or not at all) and images cover
- * FIGURE_MAX_AREA of it together (a scan, maybe in strips), nor when nothing it draws is an image.
+ * FIGURE_MAX_AREA of it together (a scan, maybe in strips), nor when nothing it draws is an image or a vector figure
+ * (`vectorFigures`: how many PageText's `figures` holds).
  */
-export const mayHaveFigures = (decision: "text" | "ocr" | "none", drawing: PageDrawing | undefined): boolean => {
-  if (drawing !== undefined && drawing.images === 0) return false
+export const mayHaveFigures = (
+  decision: "text" | "ocr" | "none",
+  drawing: PageDrawing | undefined,
+  vectorFigures = 0
+): boolean => {
+  if (drawing !== undefined && drawing.images === 0 && vectorFigures === 0) return false
   return decision === "text" || (drawing?.imageCoverage ?? 0) < FIGURE_MAX_AREA
 }
 
@@ -63,7 +68,7 @@ export const readFigures = (
   text: PageText,
   decision: "text" | "ocr" | "none"
 ): Effect.Effect<ReadonlyArray<Figure>, PdfReadError> =>
-  mayHaveFigures(decision, text.drawing)
+  mayHaveFigures(decision, text.drawing, text.figures?.length ?? 0)
     ? pdf.pageImages(text.page, { maxArea: FIGURE_MAX_AREA, maxPixels: MAX_FIGURE_PIXELS }).pipe(
       Effect.catchTag("CorruptPdf", (e) =>
         Effect.as(Effect.logWarning(`reading the images of page ${text.page + 1} failed`, e), [])),

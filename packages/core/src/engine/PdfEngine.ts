@@ -96,6 +96,11 @@ export interface PageText {
    * map, gives none); absent when its operators could not be read.
    */
   readonly shapes?: ReadonlyArray<PageShape> | undefined
+  /**
+   * The regions drawn with vector graphics that are figures (charts, diagrams: layout/Figure), with their labels;
+   * `pageImages` gives each cropped from the page's render. Absent when its operators could not be read.
+   */
+  readonly figures?: ReadonlyArray<readonly [x1: number, y1: number, x2: number, y2: number]> | undefined
 }
 
 /** A page rendered to pixels. */

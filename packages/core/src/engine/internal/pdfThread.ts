@@ -23,6 +23,7 @@ import { documentOptions } from "./pdfjsOptions.js"
 import { parentPort, workerData } from "node:worker_threads"
 import { asClause } from "../../internal/ErrorText.js"
 import type { PageDrawing, PageImage, PageShape, PageText, TextItem } from "../PdfEngine.js"
+import { MAX_MARKS, type PathMark, vectorFigures } from "./layout/Figure.js"
 
 /** What the engine sends to the thread. */
 export type ThreadRequest =
@@ -190,8 +191,15 @@ const readPage = async (index: number): Promise<ThreadReply> => {
   }
   const found: Array<Placement> = []
   const shapes: Shapes = { list: [], overflow: false }
-  const drawing = await readDrawing(page, viewport.transform, viewport.width, viewport.height, found, shapes)
+  const marks: Array<PathMark> = []
+  const drawing = await readDrawing(page, viewport.transform, viewport.width, viewport.height, found, shapes, marks)
     .catch(() => undefined)
+  // vector figures are cropped from the render, as stencil masks are
+  const figures = drawing === undefined
+    ? []
+    : vectorFigures(marks, items, viewport.width, viewport.height, found.map((p) => clip(p.box, viewport.width, viewport.height)))
+        .map(roundBox)
+  for (const box of figures) found.push({ matrix: [], box, source: { kind: "render" }, pixelWidth: 0, pixelHeight: 0 })
   // the page's decoded images are kept for an `images` request, which usually comes next
   if (drawing !== undefined && found.length > 0) {
     walked = { index, page, width: viewport.width, height: viewport.height, placements: found }
@@ -207,7 +215,7 @@ const readPage = async (index: number): Promise<ThreadReply> => {
       height: round(viewport.height),
       rotation: page.rotate,
       items,
-      ...(drawing === undefined ? {} : { drawing, shapes: shapes.overflow ? [] : shapes.list })
+      ...(drawing === undefined ? {} : { drawing, shapes: shapes.overflow ? [] : shapes.list, figures })
     }
   }
 }
@@ -236,7 +244,8 @@ const readDrawing = async (
   width: number,
   height: number,
   found?: Array<Placement>,
-  shapes?: Shapes
+  shapes?: Shapes,
+  marks?: Array<PathMark>
 ): Promise<PageDrawing> => {
   const { OPS, Util } = await pdfjs
   const list = await page.getOperatorList({ intent: "display", annotationMode: ANNOTATION_MODE })
@@ -370,6 +379,10 @@ const readDrawing = async (
       }
       case OPS.constructPath:
         if (shapes !== undefined && !shapes.overflow) addShapes(shapes, args, Util.transform([...viewport], ctm), OPS)
+        if (marks !== undefined && marks.length < MAX_MARKS) {
+          const mark = pathMark(args, Util.transform([...viewport], ctm), OPS)
+          if (mark !== undefined) marks.push(mark)
+        }
         paths++
         break
       case OPS.fill:
@@ -469,6 +482,69 @@ const addShapes = (shapes: Shapes, args: ReadonlyArray<unknown> | null, m: Matri
     }
   }
   flush()
+}
+
+/**
+ * A painted path of one constructPath operation as a figure mark (layout/Figure): its box on the displayed page and
+ * how many of its segments are curves or slanted lines. Paths that are not painted (clips) give none.
+ */
+const pathMark = (args: ReadonlyArray<unknown> | null, m: Matrix, ops: Record<string, number>): PathMark | undefined => {
+  const paint = args?.[0]
+  const buffer = (args?.[1] as ReadonlyArray<unknown> | undefined)?.[0]
+  if (typeof paint !== "number" || !(buffer instanceof Float32Array)) return undefined
+  if (paint === ops.endPath || paint === undefined) return undefined
+  const painted = [ops.stroke, ops.closeStroke, ops.fill, ops.eoFill, ops.fillStroke, ops.eoFillStroke,
+    ops.closeFillStroke, ops.closeEOFillStroke].includes(paint)
+  if (!painted) return undefined
+  let [x1, y1, x2, y2] = [Infinity, Infinity, -Infinity, -Infinity]
+  let complex = 0
+  let last: readonly [number, number] | undefined
+  let start: readonly [number, number] | undefined
+  const at = (x: number, y: number) => {
+    const p = [m[0]! * x + m[2]! * y + m[4]!, m[1]! * x + m[3]! * y + m[5]!] as const
+    x1 = Math.min(x1, p[0])
+    y1 = Math.min(y1, p[1])
+    x2 = Math.max(x2, p[0])
+    y2 = Math.max(y2, p[1])
+    return p
+  }
+  const slanted = (a: readonly [number, number], b: readonly [number, number]) =>
+    Math.abs(a[0] - b[0]) > UPRIGHT_SLACK && Math.abs(a[1] - b[1]) > UPRIGHT_SLACK
+  for (let k = 0; k < buffer.length;) {
+    switch (buffer[k++]) {
+      case MOVE_TO:
+        last = start = at(buffer[k]!, buffer[k + 1]!)
+        k += 2
+        break
+      case LINE_TO: {
+        const p = at(buffer[k]!, buffer[k + 1]!)
+        if (last !== undefined && slanted(last, p)) complex++
+        last = p
+        k += 2
+        break
+      }
+      case CURVE_TO:
+        at(buffer[k]!, buffer[k + 1]!)
+        at(buffer[k + 2]!, buffer[k + 3]!)
+        last = at(buffer[k + 4]!, buffer[k + 5]!)
+        complex++
+        k += 6
+        break
+      case QUADRATIC_TO:
+        at(buffer[k]!, buffer[k + 1]!)
+        last = at(buffer[k + 2]!, buffer[k + 3]!)
+        complex++
+        k += 4
+        break
+      case CLOSE_PATH:
+        if (last !== undefined && start !== undefined && slanted(last, start)) complex++
+        last = start
+        break
+      default:
+        k = buffer.length
+    }
+  }
+  return x1 <= x2 && y1 <= y2 ? { bbox: [x1, y1, x2, y2], complex } : undefined
 }
 
 /** One subpath's shapes (see `addShapes`). */
@@ -643,7 +719,9 @@ const pageImages = async (index: number, dpi: number, maxPixels: number, maxArea
       const { canvas, width: w, height: h, scale } = await drawPage(page, dpi, maxPixels)
       try {
         const rgba = canvas.data()
-        for (const k of cropped) images[k] = crop(rgba, w, h, scale, chosen[k]!.box, budget)
+        for (const { first, box } of groupNear(cropped.map((k) => chosen[k]!.box))) {
+          images[cropped[first]!] = crop(rgba, w, h, scale, box, budget)
+        }
       } finally {
         freeCanvas(canvas)
       }
@@ -676,6 +754,35 @@ const choose = (placements: ReadonlyArray<Placement>, width: number, height: num
   const smallest = chosen.map((c) => area(c.box)).sort((a, b) => b - a)[MAX_PAGE_IMAGES - 1]!
   return chosen.filter((c) => area(c.box) >= smallest).slice(0, MAX_PAGE_IMAGES)
 }
+
+/** How close (points) pieces seen only on the render (stencil masks, vector figures) are to make one picture. */
+const RENDERED_GAP = 6
+
+/**
+ * Boxes cropped from the render (stencil masks, images pdf.js gave no pixels for, vector figures) that touch or
+ * come within RENDERED_GAP of one another, piece by piece, as one picture: a drawing made of masks is cropped whole,
+ * as a reader sees it, not in the pieces its producer happened to write. Each group is given at its first member's
+ * index (in `boxes`), with the box around its members.
+ */
+const groupNear = (boxes: ReadonlyArray<Box>): Array<{ readonly first: number; readonly box: Box }> => {
+  const parent = boxes.map((_, i) => i)
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)))
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      if (near(boxes[i]!, boxes[j]!, RENDERED_GAP)) parent[Math.max(find(i), find(j))] = Math.min(find(i), find(j))
+    }
+  }
+  const groups = new Map<number, Box>()
+  boxes.forEach((box, i) => {
+    const root = find(i)
+    const seen = groups.get(root)
+    groups.set(root, seen === undefined ? box : union(seen, box))
+  })
+  return [...groups].map(([first, box]) => ({ first, box }))
+}
+
+const near = (p: Box, q: Box, gap: number): boolean =>
+  p[0] <= q[2] + gap && q[0] <= p[2] + gap && p[1] <= q[3] + gap && q[1] <= p[3] + gap
 
 /**
  * A placement's decoded image: undefined when there are no bytes to use (only the render shows it), null when pdf.js
