@@ -175,7 +175,8 @@ export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("Autho
 // ---------------------------------------------------------------------------------------------------------------------
 // Routes
 
-const JobIdPath = Schema.Struct({ job_id: Schema.String })
+/** The path of a route about one job. */
+export const JobIdPath = Schema.Struct({ job_id: Schema.String })
 
 /**
  * The `status` filter of `GET /tasks`. Any value decodes (a repeated parameter is joined with commas), so the handler

@@ -18,7 +18,7 @@ import {
   JobAlreadyFinished
 } from "./Errors.js"
 import { Job, JobOptions } from "./Job.js"
-import { Authorization, ErrorBodies, ErrorBody, HealthGroup, JobsGroup, ResultsGroup } from "./SeedApi.js"
+import { Authorization, ErrorBodies, ErrorBody, HealthGroup, JobIdPath, JobsGroup, ResultsGroup } from "./SeedApi.js"
 
 /** The wire forms of the errors only the /v1 routes answer with. */
 export const V1ErrorBodies = {
@@ -163,7 +163,6 @@ export const JobList = Schema.Struct({
 }).annotations({ identifier: "JobList" })
 export type JobList = typeof JobList.Type
 
-const JobIdPath = Schema.Struct({ job_id: Schema.String })
 
 /** The /v1 jobs API. */
 export class V1JobsGroup extends HttpApiGroup.make("v1")

@@ -9,6 +9,7 @@
  * enforced while the body arrives (by its Content-Length first, when it has one), so a huge answer is never held.
  */
 import { FileTooLarge, FileUrlFetchFailed, FileUrlNotAllowed } from "@scriptorium/api"
+import { AllowedHosts } from "@scriptorium/core"
 import { Duration, Effect, Stream } from "effect"
 import { readBody } from "./Upload.js"
 
@@ -39,24 +40,12 @@ export const filenameOf = (url: URL): string => {
   }
 }
 
-const defaultPort = (url: URL) => url.port !== "" ? url.port : url.protocol === "https:" ? "443" : "80"
-
-/** True when the URL's host is on the list: as a bare host (any port), or as `host:port`. */
-export const isAllowedHost = (url: URL, allowedHosts: ReadonlyArray<string>): boolean => {
-  const hostname = url.hostname.toLowerCase()
-  const withPort = `${hostname}:${defaultPort(url)}`
-  return allowedHosts.some((entry) => {
-    const allowed = entry.trim().toLowerCase()
-    return allowed === hostname || allowed === withPort
-  })
-}
-
 /** Why this URL may not be fetched, or undefined when it may. */
 const refusal = (url: URL, allowedHosts: ReadonlyArray<string>): string | undefined => {
   if (url.protocol !== "http:" && url.protocol !== "https:") return `only http and https URLs are fetched`
   if (url.username !== "" || url.password !== "") return `URLs with credentials are not fetched`
   if (allowedHosts.length === 0) return `this server fetches no URLs: its allow-list is empty`
-  if (!isAllowedHost(url, allowedHosts)) return `the host '${url.host}' is not on the server's allow-list`
+  if (!AllowedHosts.isAllowedHost(url, allowedHosts)) return `the host '${url.host}' is not on the server's allow-list`
   return undefined
 }
 

@@ -4,6 +4,7 @@
  * internal addresses. Checked at submit (to refuse early) and again before every attempt (the list may have changed).
  */
 import { Either } from "effect"
+import { isAllowedHost } from "../../AllowedHosts.js"
 
 /** The URL, parsed, or why it is refused. */
 export const checkWebhookUrl = (
@@ -20,18 +21,8 @@ export const checkWebhookUrl = (
     return Either.left(`its scheme is ${parsed.protocol.replace(/:$/, "")}, not http or https`)
   }
   if (parsed.username !== "" || parsed.password !== "") return Either.left("it carries credentials")
-  if (allowedHosts !== undefined && !isAllowed(parsed, allowedHosts)) {
+  if (allowedHosts !== undefined && !isAllowedHost(parsed, allowedHosts)) {
     return Either.left(`its host ${parsed.host} is not on the webhook allow-list`)
   }
   return Either.right(parsed)
-}
-
-/** `host` entries allow any port of that host; `host:port` entries only that port. Case-insensitive. */
-const isAllowed = (url: URL, allowedHosts: ReadonlyArray<string>): boolean => {
-  const host = url.hostname.toLowerCase()
-  const port = url.port || (url.protocol === "https:" ? "443" : "80")
-  return allowedHosts.some((entry) => {
-    const e = entry.trim().toLowerCase()
-    return e === host || e === `${host}:${port}`
-  })
 }
