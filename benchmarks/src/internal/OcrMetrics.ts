@@ -5,7 +5,7 @@
  * here so a script can use them), and the same reading order for every engine's lines (TextLayout's, as the
  * pipeline orders OCR lines and as the ground truth of born-digital pages is read).
  */
-import { TextLayout } from "@scriptorium/core"
+import { DocumentHandler, TextLayout } from "@scriptorium/core"
 
 /** Runs of whitespace (newlines included) as one space, trimmed: the test's `norm`. */
 export const norm = (s: string): string => s.replace(/\s+/g, " ").trim()
@@ -88,22 +88,13 @@ export interface BoxedLine {
 
 /**
  * Lines in TextLayout's reading order (XY-cut into regions, so a two-column page is read column by column, then
- * lines within each), one per output line. Each line becomes a text item whose font size is its box's height, as
- * DocumentHandler lays out OCR lines. No paragraph joining (it would also undo hyphenation), so the text is what
- * the page shows, line by line.
+ * lines within each), one per output line, the lines made text items as DocumentHandler makes them
+ * (`ocrTextItems`). No paragraph joining (it would also undo hyphenation), so the text is what the page shows, line
+ * by line.
  */
 export const laidOut = (lines: ReadonlyArray<BoxedLine>): string => {
-  const items = lines
-    .filter((l) => l.text.trim() !== "")
-    .map(({ text, box: [x1, y1, x2, y2] }) => ({
-      text,
-      x: x1,
-      y: y1,
-      width: x2 - x1,
-      height: y2 - y1,
-      fontName: "ocr",
-      fontSize: Math.max(1, y2 - y1),
-      angle: 0
-    }))
+  const items = DocumentHandler.ocrTextItems(
+    lines.filter((l) => l.text.trim() !== "").map(({ text, box }) => ({ text, bbox: box }))
+  )
   return TextLayout.readingOrder(items).flatMap((region) => TextLayout.lines(region)).map((l) => l.text).join("\n")
 }

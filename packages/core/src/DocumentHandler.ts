@@ -180,7 +180,7 @@ export const ocrPageResult = (
 ): PageResult => Effect.runSync(layoutOcrPageResult(LayoutEngine.builtIn, base, lines, scale, rotation))
 
 /** The clockwise turn OCR gave a page to read it upright (`OcrPage.rotation`). */
-type OcrRotation = 0 | 90 | 180 | 270
+export type OcrRotation = 0 | 90 | 180 | 270
 
 /**
  * `ocrPageResult` with the page laid out by `layout`. On a page OCR read turned (`rotation`: scanned sideways or
@@ -201,23 +201,7 @@ export const layoutOcrPageResult = (
     confidence: Math.round(line.confidence * 1000) / 1000,
     bbox: [round(line.box[0]), round(line.box[1]), round(line.box[2]), round(line.box[3])] as const
   }))
-  const sideways = rotation === 90 || rotation === 270
-  const across = ([x1, y1, x2, y2]: readonly [number, number, number, number]) => sideways ? x2 - x1 : y2 - y1
-  // TextItem angles are clockwise in (-180, 180]: a page turned 90 clockwise to be read has text running upwards
-  const angle = rotation === 0 ? 0 : rotation === 180 ? 180 : -rotation + (rotation > 180 ? 360 : 0)
-  const heights = ocrLines.map(({ bbox }) => across(bbox)).sort((a, b) => a - b)
-  const median = heights.length === 0 ? 0 : heights[Math.floor(heights.length / 2)]!
-  const size = (height: number) => (Math.abs(height - median) <= OCR_SIZE_TOLERANCE * median ? median : height)
-  const items: Array<TextItem> = ocrLines.map(({ bbox, text }) => ({
-    text,
-    x: bbox[0],
-    y: bbox[1],
-    width: bbox[2] - bbox[0],
-    height: bbox[3] - bbox[1],
-    fontName: "ocr",
-    fontSize: size(across(bbox)),
-    angle
-  }))
+  const items = ocrTextItems(ocrLines, rotation)
   if (!TextLayout.hasUsableText(items)) {
     const route = { ...base.route, reason: `${base.route.reason}; OCR found no text` }
     return Effect.succeed({ ...base, route, source: "none" as const, blocks: [], ocr_lines: ocrLines, markdown: "" })
@@ -229,6 +213,34 @@ export const layoutOcrPageResult = (
     blocks,
     ocr_lines: ocrLines,
     markdown: TextLayout.markdown(blocks)
+  }))
+}
+
+/**
+ * OCR lines (boxes on the page, top-left origin) as the text items the layout reads. A line's font size is its box's
+ * extent across the text, snapped to the page's median when within OCR_SIZE_TOLERANCE of it (detected boxes vary by
+ * a few pixels where the text does not). On a page OCR read turned, the items run at the angle that turn undoes.
+ */
+export const ocrTextItems = (
+  lines: ReadonlyArray<{ readonly text: string; readonly bbox: readonly [number, number, number, number] }>,
+  rotation: OcrRotation = 0
+): Array<TextItem> => {
+  const sideways = rotation === 90 || rotation === 270
+  const across = ([x1, y1, x2, y2]: readonly [number, number, number, number]) => sideways ? x2 - x1 : y2 - y1
+  // TextItem angles are clockwise in (-180, 180]: a page turned 90 clockwise to be read has text running upwards
+  const angle = rotation === 0 ? 0 : rotation === 180 ? 180 : -rotation + (rotation > 180 ? 360 : 0)
+  const heights = lines.map(({ bbox }) => across(bbox)).sort((a, b) => a - b)
+  const median = heights.length === 0 ? 0 : heights[Math.floor(heights.length / 2)]!
+  const size = (height: number) => (Math.abs(height - median) <= OCR_SIZE_TOLERANCE * median ? median : height)
+  return lines.map(({ bbox, text }) => ({
+    text,
+    x: bbox[0],
+    y: bbox[1],
+    width: bbox[2] - bbox[0],
+    height: bbox[3] - bbox[1],
+    fontName: "ocr",
+    fontSize: size(across(bbox)),
+    angle
   }))
 }
 

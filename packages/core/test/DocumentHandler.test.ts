@@ -228,12 +228,13 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       }
     }).pipe(Effect.provide(stack({ jobTimeoutMs: 60_000 }))), 120_000)
 
-  it.live("the job's ocr option: \"always\" reads a born-digital page by OCR, \"never\" leaves a scan unread", () =>
+  it.live("the job's ocr option: \"always\" reads a born-digital page by OCR, column by column; \"never\" leaves a scan unread", () =>
     Effect.gen(function*() {
       const s = yield* Scriptorium.Scriptorium
+      // a two-column page whose gutter is 20 pixels at the OCR resolution
       const digital = yield* s.submit({
-        filename: "table.pdf",
-        content: file("pdfs-digital/docling_table_mislabeled_as_picture.pdf"),
+        filename: "handbook.pdf",
+        content: file("pdfs-digital/docling_amt_handbook_sample.pdf"),
         options: { ocr: "always" }
       })
       const scan = yield* s.submit({
@@ -249,15 +250,26 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       expect([forced!.source, forced!.route.decision]).toEqual(["ocr", "ocr"])
       expect(forced!.route.reason).toContain("ocr: always")
       // the OCR'd text is the page's own: most words of its text layer are in it
-      const ocrWords = new Set((yield* text(s, digital.job_id, "markdown.md")).toLowerCase().match(/[a-z]{4,}/g))
+      const ocrMarkdown = (yield* text(s, digital.job_id, "markdown.md")).toLowerCase()
+      const ocrWords = new Set(ocrMarkdown.match(/[a-z]{4,}/g))
       const digitalAlone = yield* s.submit({
-        filename: "table.pdf",
-        content: file("pdfs-digital/docling_table_mislabeled_as_picture.pdf")
+        filename: "handbook.pdf",
+        content: file("pdfs-digital/docling_amt_handbook_sample.pdf")
       })
       expect((yield* s.wait(digitalAlone.job_id, { timeoutMs: JOB_LIMIT_MS })).status).toBe("completed")
-      const layerWords = [...new Set((yield* text(s, digitalAlone.job_id, "markdown.md")).toLowerCase().match(/[a-z]{4,}/g))]
+      const layerMarkdown = (yield* text(s, digitalAlone.job_id, "markdown.md")).toLowerCase()
+      const layerWords = [...new Set(layerMarkdown.match(/[a-z]{4,}/g))]
       expect(layerWords.length).toBeGreaterThan(10)
       expect(layerWords.filter((w) => ocrWords.has(w)).length / layerWords.length).toBeGreaterThan(0.7)
+      // the paragraphs come in the text layer's order (left column, then right): the opening words of each long
+      // paragraph of the text layer, found in the OCR's markdown, are found in that order
+      const flat = (md: string) => md.replace(/[^a-z]+/g, " ")
+      const openings = layerMarkdown.split("\n\n").map(flat).filter((p) => p.split(" ").length > 20)
+        .map((p) => p.trim().split(" ").slice(0, 8).join(" "))
+      const found = openings.map((o) => flat(ocrMarkdown).indexOf(o)).filter((at) => at >= 0)
+      expect(openings.length).toBeGreaterThan(5)
+      expect(found.length).toBeGreaterThan(openings.length / 2)
+      expect(found).toEqual([...found].sort((a, b) => a - b))
 
       expect((yield* s.wait(scan.job_id, { timeoutMs: JOB_LIMIT_MS })).status).toBe("completed")
       const unread = yield* pagesOf(scan.job_id)

@@ -9,6 +9,8 @@ import { detSize } from "../../src/engine/internal/ocr/detInput.js"
 import { minAreaRect, type Point } from "../../src/engine/internal/ocr/minAreaRect.js"
 import { readingOrder } from "../../src/engine/internal/ocr/readingOrder.js"
 import { unclip, unclipDistance } from "../../src/engine/internal/ocr/unclip.js"
+import { inkProfile } from "../../src/engine/internal/ocr/inkProfile.js"
+import { textParts, trimQuad } from "../../src/engine/internal/ocr/textSpan.js"
 import { withWordSpaces } from "../../src/engine/internal/ocr/wordSpaces.js"
 
 const close = (a: ReadonlyArray<Point>, b: ReadonlyArray<Point>) =>
@@ -106,13 +108,52 @@ describe("withWordSpaces", () => {
     // glyphs 12 px wide; gaps of 3 px inside words and 16 px between them
     const blocks: Array<[number, number]> = [[0, 12], [15, 27], [43, 55], [58, 70]]
     const cs = chars("abcd", blocks.map(([a, b]) => Math.floor((a + b) / 2 / 4) * 4))
-    expect(withWordSpaces(cs, strip(blocks), 4)).toBe("ab cd")
-    expect(withWordSpaces(cs, strip(blocks), 4, { minGap: 0, minRatio: 3 })).toBe("abcd")
+    expect(withWordSpaces(cs, inkProfile(strip(blocks)), 4)).toBe("ab cd")
+    expect(withWordSpaces(cs, inkProfile(strip(blocks)), 4, { minGap: 0, minRatio: 3 })).toBe("abcd")
   })
 
   it("keeps the spaces the recogniser read and adds none to a blank strip", () => {
     const cs = chars("a b", [4, 40, 80])
-    expect(withWordSpaces(cs, strip([]), 4)).toBe("a b")
+    expect(withWordSpaces(cs, inkProfile(strip([])), 4)).toBe("a b")
+  })
+})
+
+describe("textParts", () => {
+  /** A 48-high strip with black glyph blocks at the given column ranges, text rows 12..35 (24 rows high). */
+  const strip = (blocks: ReadonlyArray<[number, number]>, width = 300) => {
+    const gray = new Uint8Array(width * 48).fill(255)
+    for (const [x0, x1] of blocks) for (let y = 12; y < 36; y++) for (let x = x0; x < x1; x++) gray[y * width + x] = 0
+    return { gray, width, height: 48 }
+  }
+  const chars = (text: string, blocks: ReadonlyArray<[number, number]>) =>
+    [...text].map((char, i) => {
+      const step = Math.floor((blocks[i]![0] + blocks[i]![1]) / 2 / 4)
+      return { char, first: step, last: step, prob: 0.5 + i / 10 }
+    })
+
+  it("trims a box's blank margins to the ink of its first and last characters", () => {
+    const blocks: Array<[number, number]> = [[40, 52], [55, 67], [75, 87]]
+    const [part, ...rest] = textParts(chars("abc", blocks), inkProfile(strip(blocks)), 4)
+    expect(rest).toEqual([])
+    expect(part!.span).toEqual([40, 87])
+  })
+
+  it("parts a line at a blank as wide as a column gutter, not at word spaces", () => {
+    // a word space of 8 columns (a third of the 24-row text), then a gutter of 30 (1.25 text heights)
+    const blocks: Array<[number, number]> = [[10, 22], [30, 42], [72, 84], [87, 99]]
+    const parts = textParts(chars("abcd", blocks), inkProfile(strip(blocks)), 4)
+    expect(parts.map((p) => p.chars.map((c) => c.char).join(""))).toEqual(["ab", "cd"])
+    expect(parts.map((p) => p.span)).toEqual([[10, 42], [72, 99]])
+  })
+
+  it("keeps a blank strip whole, without a span", () => {
+    const cs = chars("ab", [[10, 20], [30, 40]])
+    expect(textParts(cs, inkProfile(strip([])), 4)).toEqual([{ chars: cs, span: undefined }])
+  })
+
+  it("trimQuad keeps the part of a slanted box between two strip columns", () => {
+    const quad = [[0, 0], [100, 10], [100, 30], [0, 20]] as const
+    expect(trimQuad(quad, 200, [50, 150])).toEqual([[25, 2.5], [75, 7.5], [75, 27.5], [25, 22.5]])
   })
 })
 

@@ -40,7 +40,6 @@ export const ctcDecode = (
   const chars: Array<CtcChar> = []
   let prev = 0
   let current: { char: string; first: number; last: number; prob: number } | undefined
-  let sum = 0
   for (let t = 0; t < steps; t++) {
     const base = (n * steps + t) * k
     let best = 0
@@ -61,6 +60,12 @@ export const ctcDecode = (
     } else current = undefined
     prev = best
   }
+  return { chars, steps, confidence: meanProb(chars) }
+}
+
+/** The mean probability of some decoded characters (0 when there are none): a line's or a part's confidence. */
+export const meanProb = (chars: ReadonlyArray<CtcChar>): number => {
+  let sum = 0
   for (const c of chars) sum += c.prob
-  return { chars, steps, confidence: chars.length === 0 ? 0 : sum / chars.length }
+  return chars.length === 0 ? 0 : sum / chars.length
 }

@@ -15,6 +15,8 @@ export interface Strip {
   readonly rgb: Uint8Array
   readonly width: number
   readonly height: number
+  /** True when the box was read as vertical text: the strip runs down the box, not across it. */
+  readonly turned?: boolean | undefined
 }
 
 const dist = (a: Point, b: Point) => Math.hypot(a[0] - b[0], a[1] - b[1])
@@ -34,7 +36,8 @@ export const cropLine = (
   let [tl, tr, br, bl] = quad
   let boxW = Math.max(dist(tl, tr), dist(bl, br))
   let boxH = Math.max(dist(tl, bl), dist(tr, br))
-  if (allowVertical && boxW > 0 && boxH / boxW >= 1.5) {
+  const turned = allowVertical && boxW > 0 && boxH / boxW >= 1.5
+  if (turned) {
     ;[tl, tr, br, bl] = [tr, br, bl, tl]
     ;[boxW, boxH] = [boxH, boxW]
   }
@@ -87,7 +90,7 @@ export const cropLine = (
       gray[o] = Math.round(0.299 * r + 0.587 * g + 0.114 * b)
     }
   }
-  return { gray, rgb, width, height }
+  return { gray, rgb, width, height, turned }
 }
 
 /**
