@@ -32,6 +32,7 @@ import { Chunk, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import { type BlobError, BlobStore, readBytes, readText } from "./BlobStore.js"
 import * as ImageInput from "./engine/ImageInput.js"
 import * as Figure from "./engine/internal/layout/Figure.js"
+import { rasterRules } from "./engine/internal/layout/RasterRules.js"
 import * as LayoutEngine from "./engine/LayoutEngine.js"
 import { type OcrError, type OcrLine, OcrEngine, type RawImage } from "./engine/OcrEngine.js"
 import * as PageImages from "./engine/PageImages.js"
@@ -39,7 +40,7 @@ import * as PageRouting from "./engine/PageRouting.js"
 import * as TextLayout from "./engine/TextLayout.js"
 import * as LayoutPdf from "./render/LayoutPdf.js"
 import { detMarkdown } from "./render/MarkdownDet.js"
-import { type PageText, PdfEngine, type PdfHandle, type PdfOutOfMemory, type TextItem } from "./engine/PdfEngine.js"
+import { type PageShape, type PageText, PdfEngine, type PdfHandle, type PdfOutOfMemory, type TextItem } from "./engine/PdfEngine.js"
 import * as JobFiles from "./JobFiles.js"
 import { type JobContext, JobFailure, type JobHandler } from "./JobHandler.js"
 
@@ -193,7 +194,8 @@ export const layoutOcrPageResult = (
   base: { readonly page: number; readonly width: number; readonly height: number; readonly route: PageRouting.Route },
   lines: ReadonlyArray<OcrLine>,
   scale: number,
-  rotation: OcrRotation = 0
+  rotation: OcrRotation = 0,
+  shapes?: ReadonlyArray<PageShape>
 ): Effect.Effect<PageResult> => {
   const round = (value: number) => Math.round(value * scale * 100) / 100
   const ocrLines = lines.map((line) => ({
@@ -206,7 +208,7 @@ export const layoutOcrPageResult = (
     const route = { ...base.route, reason: `${base.route.reason}; OCR found no text` }
     return Effect.succeed({ ...base, route, source: "none" as const, blocks: [], ocr_lines: ocrLines, markdown: "" })
   }
-  const input = { items, width: base.width, height: base.height, page: base.page, source: "ocr" as const }
+  const input = { items, width: base.width, height: base.height, page: base.page, source: "ocr" as const, shapes }
   return Effect.map(LayoutEngine.run(layout, input), (blocks) => ({
     ...base,
     source: "ocr" as const,
@@ -256,7 +258,12 @@ const recognizePage = (
 ): Effect.Effect<PageResult> =>
   ocr.recognize(image).pipe(
     Effect.flatMap((result) =>
-      Effect.flatMap(LayoutEngine.current, (layout) => layoutOcrPageResult(layout, base, result.lines, scale, result.rotation ?? 0))
+      Effect.flatMap(LayoutEngine.current, (layout) => {
+        const rotation = result.rotation ?? 0
+        // the rules the page shows, for its tables (on a page read turned they run at an angle the tables don't take)
+        const shapes = rotation === 0 ? rasterRules(image, scale) : undefined
+        return layoutOcrPageResult(layout, base, result.lines, scale, rotation, shapes)
+      })
     ),
     Effect.catchAll((e: OcrError) =>
       Effect.as(

@@ -281,6 +281,34 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       expect(yield* text(s, scan.job_id, "markdown.md")).toBe("")
     }).pipe(Effect.provide(stack({ jobTimeoutMs: 60_000 }))), 90_000)
 
+  it.live("a ruled table on a page read by OCR is a table: its rules are found on the page image", () =>
+    Effect.gen(function*() {
+      const s = yield* Scriptorium.Scriptorium
+      // docling's paper page 9: a table ruled above, below its header and below its last row, no verticals
+      const job = yield* s.submit({
+        filename: "paper.pdf",
+        content: file("pdfs-digital/docling_2305.03393v1-pg9.pdf"),
+        options: { ocr: "always" }
+      })
+      expect((yield* s.wait(job.job_id, { timeoutMs: 60_000 })).status).toBe("completed")
+      type Cell = { text: string }
+      type Block = { type: string; rows?: Array<Array<Cell>> }
+      const [page] = JSON.parse(yield* text(s, job.job_id, "document.json")).pages as Array<{ source: string; blocks: Array<Block> }>
+      expect(page!.source).toBe("ocr")
+      const tables = page!.blocks.filter((b) => b.type === "table")
+      expect(tables).toHaveLength(1)
+      const rows = tables[0]!.rows!
+      const cells = rows.flat().map((c) => c.text)
+      // its eight columns (TEDs over three), the header's words and the figures in their cells
+      expect(Math.max(...rows.map((r) => r.length))).toBe(8)
+      for (const word of ["enc-layers", "dec-layers", "Language", "TEDs", "mAP"]) {
+        expect(cells.some((c) => c.includes(word))).toBe(true)
+      }
+      for (const figure of ["0.965", "0.938", "0.952", "3.77", "1.97"]) expect(cells.some((c) => c.includes(figure))).toBe(true)
+      // its header spans columns, so the markdown holds it as an HTML table
+      expect(yield* text(s, job.job_id, "markdown.md")).toMatch(/<table>[\s\S]*TEDs[\s\S]*0\.965[\s\S]*<\/table>/)
+    }).pipe(Effect.provide(stack({ jobTimeoutMs: 60_000 }))), 90_000)
+
   it.live("a resumed job reads only the pages its first attempt did not store", () =>
     Effect.gen(function*() {
       const s = yield* Scriptorium.Scriptorium

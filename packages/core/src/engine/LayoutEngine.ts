@@ -29,7 +29,10 @@ export interface LayoutInput {
   readonly page: number
   /** Where the items come from: the PDF's text layer, or OCR lines (one item a line, height as font size). */
   readonly source: "text" | "ocr"
-  /** The lines and rectangles the page paints (PdfEngine's `shapes`), whose rules show tables; none for OCR. */
+  /**
+   * The lines and rectangles the page paints (PdfEngine's `shapes`), whose rules show tables; for a page read by OCR,
+   * the rules seen on its image (RasterRules).
+   */
   readonly shapes?: ReadonlyArray<PageShape> | undefined
 }
 

@@ -138,12 +138,35 @@ describe("textParts", () => {
     expect(part!.span).toEqual([40, 87])
   })
 
-  it("parts a line at a blank as wide as a column gutter, not at word spaces", () => {
-    // a word space of 8 columns (a third of the 24-row text), then a gutter of 30 (1.25 text heights)
-    const blocks: Array<[number, number]> = [[10, 22], [30, 42], [72, 84], [87, 99]]
-    const parts = textParts(chars("abcd", blocks), inkProfile(strip(blocks)), 4)
-    expect(parts.map((p) => p.chars.map((c) => c.char).join(""))).toEqual(["ab", "cd"])
-    expect(parts.map((p) => p.span)).toEqual([[10, 42], [72, 99]])
+  /** Glyph blocks 12 columns wide, one per letter of `words`, 3 apart within a word, then each given gap. */
+  const layout = (words: ReadonlyArray<string>, gaps: ReadonlyArray<number>) => {
+    const blocks: Array<[number, number]> = []
+    let x = 4
+    words.forEach((word, w) => {
+      for (let i = 0; i < word.length; i++) {
+        blocks.push([x, x + 12])
+        x += i < word.length - 1 ? 15 : 12 + (gaps[w] ?? 0)
+      }
+    })
+    return { blocks, text: words.join("") }
+  }
+  const partsOf = (words: ReadonlyArray<string>, gaps: ReadonlyArray<number>) => {
+    const { blocks, text } = layout(words, gaps)
+    return textParts(chars(text, blocks), inkProfile(strip(blocks, 400)), 4).map((p) => p.chars.map((c) => c.char).join(""))
+  }
+
+  it("parts a line at a blank as wide as a column gutter that stands out from its word spaces", () => {
+    // the 48-row strip is the box's height: word spaces of 8 columns, a gutter of 30 (over half the box's height)
+    expect(partsOf(["ab", "cd", "ef", "gh"], [8, 8, 30])).toEqual(["abcdef", "gh"])
+  })
+
+  it("leaves a justified line whole, however wide its even word spaces", () => {
+    expect(partsOf(["ab", "cd", "ef", "gh"], [30, 30, 30])).toEqual(["abcdefgh"])
+  })
+
+  it("parts two lone words only at a blank of most of the box's height", () => {
+    expect(partsOf(["ab", "cd"], [30])).toEqual(["abcd"])
+    expect(partsOf(["ab", "cd"], [40])).toEqual(["ab", "cd"])
   })
 
   it("keeps a blank strip whole, without a span", () => {

@@ -12,6 +12,8 @@ export interface InkProfile {
   readonly bandCols: Int32Array
   /** The text's height in strip rows: the rows holding a fair share of the ink. */
   readonly textHeight: number
+  /** The strip's height in rows: the detected box's height, scaled. */
+  readonly height: number
 }
 
 /** Otsu's threshold over the first `width` columns of a grey strip (`stride` columns per row). */
@@ -76,12 +78,12 @@ export const inkProfile = (
       bottom = y
     }
   }
-  if (top < 0) return { cols, bandCols: cols, textHeight: height }
+  if (top < 0) return { cols, bandCols: cols, textHeight: height, height }
   const bandCols = new Int32Array(width)
   for (let y = top; y <= bottom; y++) {
     for (let x = 0; x < width; x++) if (gray[y * width + x]! <= t) bandCols[x]!++
   }
-  return { cols, bandCols, textHeight: bottom - top + 1 }
+  return { cols, bandCols, textHeight: bottom - top + 1, height }
 }
 
 /** The longest run of ink-free columns of `cols` between two strip positions. */

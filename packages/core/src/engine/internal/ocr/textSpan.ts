@@ -4,8 +4,8 @@
  * boxes blur them: a box is wider than its text (DB's unclip margin: a gutter of 16 pixels at 150 DPI vanishes between
  * boxes that each overreach by 10), and now and then the detector joins a line of one column to the line beside it
  * in the next, or to a neighbouring column's first letter. So a strip's characters (their CTC steps place them in the
- * strip) are parted at every blank of at least PART_GAP text heights, and each part's box is trimmed to the ink
- * around its first and last characters: each box says where its text is.
+ * strip) are parted at every blank as wide as a gutter that stands out from the line's word spaces, and each part's
+ * box is trimmed to the ink around its first and last characters: each box says where its text is.
  */
 import type { CtcChar } from "./ctcDecode.js"
 import { type InkProfile, longestBlank } from "./inkProfile.js"
@@ -15,10 +15,17 @@ import type { Point, Quad } from "./minAreaRect.js"
 const END_GAP = 0.2
 
 /**
- * A blank run this many text heights wide parts a line: the XY-cut's gutter (0.8 font sizes), far wider than a word
- * space (0.25-0.35) or the loosest justified one.
+ * A blank parts a line when it is at least PART_GAP box heights wide (a column gutter is about an em or more; the box
+ * is 1.3 to 1.5 ems high) and PART_RATIO times the line's other word spaces (a justified line's word spaces can be
+ * half an em, but they are alike along the line; a gutter stands out). A line with no other word space to compare
+ * with (`a | b`) parts at LONE_PART_GAP box heights.
  */
-const PART_GAP = 0.8
+const PART_GAP = 0.5
+const PART_RATIO = 3
+const LONE_PART_GAP = 0.8
+
+/** A blank this many box heights wide is at least a word space, not the gap between two letters. */
+const WORD_GAP = 0.1
 
 /** Characters of a strip read as one piece of text, and the strip columns `[from, to)` they span. */
 export interface TextPart {
@@ -36,19 +43,31 @@ export const textParts = (
   stepWidth: number
 ): ReadonlyArray<TextPart> => {
   if (ink === undefined || chars.length === 0) return [{ chars, span: undefined }]
-  const { bandCols, textHeight } = ink
-  const minGap = PART_GAP * textHeight
-  const parts: Array<TextPart> = []
+  const { bandCols, height } = ink
+  const gaps = chars.slice(1).map((c, i) => longestBlank(bandCols, centreOf(chars[i]!, stepWidth), centreOf(c, stepWidth)))
+  const words = gaps.filter((g) => g >= WORD_GAP * height).sort((a, b) => a - b)
+  // the line's usual word space, the gap in question left out (with two or more others to go by)
+  const usual = (gap: number) => {
+    const others = words.length - 1
+    if (others < 2) return undefined
+    const at = words.indexOf(gap)
+    const rest = [...words.slice(0, at), ...words.slice(at + 1)]
+    return rest[Math.floor(rest.length / 2)]!
+  }
+  const parts = (gap: number) => {
+    if (gap < PART_GAP * height) return false
+    const word = usual(gap)
+    return word === undefined ? gap >= LONE_PART_GAP * height : gap >= PART_RATIO * word
+  }
+  const out: Array<TextPart> = []
   let first = 0
   for (let i = 1; i <= chars.length; i++) {
-    if (i < chars.length && longestBlank(bandCols, centreOf(chars[i - 1]!, stepWidth), centreOf(chars[i]!, stepWidth)) < minGap) {
-      continue
-    }
+    if (i < chars.length && !parts(gaps[i - 1]!)) continue
     const part = trimSpaces(chars.slice(first, i))
-    if (part.length > 0) parts.push({ chars: part, span: textSpan(part, ink, stepWidth) })
+    if (part.length > 0) out.push({ chars: part, span: textSpan(part, ink, stepWidth) })
     first = i
   }
-  return parts.length > 0 ? parts : [{ chars, span: undefined }]
+  return out.length > 0 ? out : [{ chars, span: undefined }]
 }
 
 const centreOf = (c: CtcChar, stepWidth: number) => ((c.first + c.last + 1) / 2) * stepWidth
