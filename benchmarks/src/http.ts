@@ -16,11 +16,16 @@
  * 2 cores: the server, its pdf.js threads and the load generator share them, so the table also gives the CPU each
  * process used (100% = one core) during the measured window.
  *
+ * Before an upload run's warm-up the server is left to settle (it loads its OCR models in threads for seconds after
+ * it listens), and, API only, again after it, so the CPU measured is the uploads'.
+ *
  * Run: `npm run bench:http` (about 2 minutes on 2 cores; `--quick`: about 25 s), or after `npx tsc -b`:
  *   node benchmarks/dist/http.js [--quick] [--repeats R] [--only uploads,status] [--file PDF] [--uploads N]
  *                                [--clients N] [--status-clients N] [--status-seconds S] [--profile DIR]
+ *                                [--workers 0,default] [--server MAIN.js] [--compare OTHER/MAIN.js]
  * `--profile DIR` runs the server under `node --cpu-prof` (first run of each configuration) and prints where its
- * time went.
+ * time went. `--compare` measures another build of the server (e.g. a checkout of an older commit, built) beside
+ * this one, their upload runs alternating, so both see the same machine; `--workers` picks the configurations.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { fork } from "node:child_process"
@@ -50,13 +55,20 @@ const { values: flags } = parseArgs({
     "status-clients": { type: "string" },
     "status-seconds": { type: "string" },
     profile: { type: "string" },
+    server: { type: "string" },
+    compare: { type: "string" },
+    workers: { type: "string" },
     help: { type: "boolean", default: false }
   }
 })
 
 const usage =
   "node benchmarks/dist/http.js [--quick] [--repeats R] [--only uploads,status] [--file PDF] [--uploads N]\n" +
-  "                             [--clients N] [--status-clients N] [--status-seconds S] [--profile DIR]\n"
+  "                             [--clients N] [--status-clients N] [--status-seconds S] [--profile DIR]\n" +
+  "                             [--workers 0,default] [--server MAIN.js] [--compare OTHER/MAIN.js]\n" +
+  "  --server: the server script to measure (default examples/server/dist/main.js)\n" +
+  "  --compare: another build of it (e.g. an older checkout's); its upload runs alternate with the server's\n" +
+  "  --workers: the WORKER_CONCURRENCY configurations of the upload runs (default 0,default)\n"
 
 if (flags.help) {
   process.stdout.write(usage)
@@ -79,11 +91,26 @@ const options = {
   statusMs: positive("--status-seconds", flags["status-seconds"], quick ? 2 : 5) * 1_000,
   statusWarmupMs: quick ? 500 : 1_500,
   profileDir: flags.profile === undefined ? undefined : resolve(flags.profile),
+  server: flags.server === undefined ? undefined : resolve(flags.server),
+  compare: flags.compare === undefined ? undefined : resolve(flags.compare),
+  workers: new Set((flags.workers ?? "0,default").split(",").map((s) => s.trim()).filter(Boolean)),
   only: new Set((flags.only ?? "uploads,status").split(",").map((s) => s.trim()).filter(Boolean))
 }
 for (const name of options.only) {
   if (name !== "uploads" && name !== "status") {
     process.stderr.write(`--only takes uploads and status; got ${JSON.stringify(name)}\n`)
+    process.exit(2)
+  }
+}
+for (const name of options.workers) {
+  if (name !== "0" && name !== "default") {
+    process.stderr.write(`--workers takes 0 and default; got ${JSON.stringify(name)}\n`)
+    process.exit(2)
+  }
+}
+for (const main of [options.server, options.compare]) {
+  if (main !== undefined && !existsSync(main)) {
+    process.stderr.write(`${main} is missing: build that checkout first (npx tsc -b)\n`)
     process.exit(2)
   }
 }
@@ -160,6 +187,20 @@ const problems = (r: Load.LoadResult, expected: string): string | undefined => {
     `a response: ${r.sampleBody.slice(0, 200)}`
 }
 
+/**
+ * Waits (at most 30 s) until a process uses under 10% of a core over a second, as a server does once it has started
+ * (or has finished the work queued before); the share it used over that last second.
+ */
+const settle = async (pid: number): Promise<number> => {
+  const deadline = nowMs() + 30_000
+  for (;;) {
+    const [c0, t0] = [cpuSeconds(pid), nowMs()]
+    await sleep(1_000)
+    const share = (cpuSeconds(pid) - c0) / ((nowMs() - t0) / 1_000)
+    if (!(share >= 0.1) || nowMs() > deadline) return share
+  }
+}
+
 const profileDirFor = (name: string, run: number): string | undefined => {
   if (options.profileDir === undefined || run !== 1) return undefined
   const dir = join(options.profileDir, name)
@@ -179,6 +220,17 @@ interface UploadConfig {
 const uploadConfigs: ReadonlyArray<UploadConfig> = [
   { label: "0 (API only)", workers: 0 },
   { label: "1 (default)", workers: undefined }
+].filter((c) => options.workers.has(c.workers === 0 ? "0" : "default"))
+
+/** A server build under test: the one measured, and the one compared with it (`--compare`). */
+interface ServerBuild {
+  readonly label: string
+  readonly main: string | undefined
+}
+
+const serverBuilds: ReadonlyArray<ServerBuild> = [
+  { label: options.compare === undefined ? "" : "this", main: options.server },
+  ...(options.compare === undefined ? [] : [{ label: "compared", main: options.compare }])
 ]
 
 type UploadPattern = "serial" | "wave" | "sustained"
@@ -200,17 +252,30 @@ const uploadSpec = (port: number, concurrency: number, requests: number): Load.L
   timeoutMs: 60_000
 })
 
-const uploadRun = async (config: UploadConfig, run: number): Promise<Map<UploadPattern, Measured>> => {
+const uploadRun = async (
+  config: UploadConfig,
+  build: ServerBuild,
+  run: number
+): Promise<Map<UploadPattern, Measured>> => {
   const dataDir = freshDataDir()
   const server = own(await startServer({
     dataDir,
     workerConcurrency: config.workers,
-    cpuProfileDir: profileDirFor(`uploads-workers-${config.workers ?? "default"}`, run)
+    main: build.main,
+    cpuProfileDir: profileDirFor(
+      `uploads-workers-${config.workers ?? "default"}${build.label === "" ? "" : `-${build.label}`}`,
+      run
+    )
   }))
   const results = new Map<UploadPattern, Measured>()
   try {
+    // the server loads its OCR models in threads for seconds after it listens: that CPU is no upload's
+    const idle = await settle(server.pid)
+    log(`  server settled; idle CPU ${pct(idle)}`)
     // warm-up (not measured): JIT, the pdf.js threads of the admission check, SQLite's first pages
     await loader.run(uploadSpec(server.port, 4, options.warmupUploads))
+    // (with a worker, the warm-up's jobs are still being processed: that goes on during the runs, as it would)
+    if (config.workers === 0) await settle(server.pid)
     for (const { pattern } of patterns) {
       const spec = pattern === "serial"
         ? uploadSpec(server.port, 1, options.serialUploads)
@@ -221,7 +286,8 @@ const uploadRun = async (config: UploadConfig, run: number): Promise<Map<UploadP
       const problem = problems(m.load, "200")
       if (problem !== undefined) throw new Error(`Uploads answered other than 200: ${problem}`)
       results.set(pattern, m)
-      log(`  run ${run}, workers ${config.label}, ${pattern}: ${describeLoad(m)}`)
+      log(`  run ${run}, workers ${config.label}${build.label === "" ? "" : `, ${build.label}`}, ${pattern}: ` +
+        describeLoad(m))
       // let the server settle between patterns (the worker keeps going on the backlog, as it would)
       await sleep(500)
     }
@@ -234,13 +300,19 @@ const uploadRun = async (config: UploadConfig, run: number): Promise<Map<UploadP
 
 const uploadsSection = async (): Promise<ReadonlyArray<string>> => {
   const runs = new Map<string, Array<Map<UploadPattern, Measured>>>()
-  for (const c of uploadConfigs) runs.set(c.label, [])
+  const key = (c: UploadConfig, b: ServerBuild) => `${c.label}|${b.label}`
+  for (const c of uploadConfigs) for (const b of serverBuilds) runs.set(key(c, b), [])
   for (let r = 1; r <= options.repeats; r++) {
     for (const c of uploadConfigs) {
-      log(`Uploads, run ${r}/${options.repeats}, WORKER_CONCURRENCY ${c.label}`)
-      runs.get(c.label)!.push(await uploadRun(c, r))
+      // builds alternate run by run, so a change in the machine's load falls on both
+      for (const b of r % 2 === 1 ? serverBuilds : [...serverBuilds].reverse()) {
+        const build = b.label === "" ? "" : `, ${b.label}`
+        log(`Uploads, run ${r}/${options.repeats}, WORKER_CONCURRENCY ${c.label}${build}`)
+        runs.get(key(c, b))!.push(await uploadRun(c, b, r))
+      }
     }
   }
+  const comparing = serverBuilds.length > 1
   const lines: Array<string> = []
   lines.push(
     `### POST /process_pdf: ${basename(options.file)} (${(fileBytes / 1024).toFixed(0)} KiB) as multipart`
@@ -252,17 +324,26 @@ const uploadsSection = async (): Promise<ReadonlyArray<string>> => {
       `concurrent uploads. CPU: of the server process (all its threads) and of the load generator over the run, 100% = ` +
       `one core; CPU/upload: the server's CPU time divided by the uploads answered.`
   )
+  if (comparing) {
+    lines.push("")
+    lines.push(
+      `Servers: this = ${options.server ?? "examples/server/dist/main.js"}; compared = ${options.compare}; their ` +
+        "runs alternate."
+    )
+  }
   lines.push("")
   lines.push(
-    "| WORKER_CONCURRENCY | load | uploads/s | p50 ms | p90 ms | p99 ms | max ms | server CPU | CPU/upload | load gen. CPU |"
+    `|${comparing ? " server |" : ""} WORKER_CONCURRENCY | load | uploads/s | p50 ms | p90 ms | p99 ms | max ms | ` +
+      "server CPU | CPU/upload | load gen. CPU |"
   )
-  lines.push("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+  lines.push(`|${comparing ? "---|" : ""}---|---|--:|--:|--:|--:|--:|--:|--:|--:|`)
   for (const c of uploadConfigs) {
-    for (const { pattern, label } of patterns) {
-      const ms_ = runs.get(c.label)!.map((run) => run.get(pattern)!)
+    for (const { pattern, label } of patterns) for (const b of serverBuilds) {
+      const ms_ = runs.get(key(c, b))!.map((run) => run.get(pattern)!)
       const m = (f: (x: Measured) => number) => median(ms_.map(f))
       lines.push(
-        `| ${c.label} | ${label()} | ${withRange(ms_.map((x) => x.load.perSecond))} | ` +
+        `|${comparing ? ` ${b.label} |` : ""} ${c.label} | ${label()} | ` +
+          `${withRange(ms_.map((x) => x.load.perSecond))} | ` +
           `${ms(m((x) => x.load.latencyMs.p50))} | ${ms(m((x) => x.load.latencyMs.p90))} | ` +
           `${ms(m((x) => x.load.latencyMs.p99))} | ${ms(m((x) => x.load.latencyMs.max))} | ` +
           `${pct(m((x) => x.serverCpu))} | ${ms(m((x) => x.serverCpuMsPerRequest))} ms | ${pct(m((x) => x.loadCpu))} |`
@@ -270,17 +351,17 @@ const uploadsSection = async (): Promise<ReadonlyArray<string>> => {
     }
   }
   lines.push("")
-  const apiOnly = runs.get(uploadConfigs[0]!.label)!
-  const cpuPerUpload = median(apiOnly.map((run) => run.get("sustained")!.serverCpuMsPerRequest))
-  const rate = median(apiOnly.map((run) => run.get("sustained")!.load.perSecond))
-  lines.push(
+  const first = runs.get(key(uploadConfigs[0]!, serverBuilds[0]!))!
+  const cpuPerUpload = median(first.map((run) => run.get("sustained")!.serverCpuMsPerRequest))
+  const rate = median(first.map((run) => run.get("sustained")!.load.perSecond))
+  if (uploadConfigs[0]!.workers === 0) lines.push(
     `- A closed loop of ${options.clients} clients keeps ${options.clients} uploads in the server at all times, so ` +
       `the mean latency is ${options.clients} ÷ uploads/s (Little's law: ${options.clients} ÷ ${fmt(rate)}/s = ` +
       `${ms((options.clients / rate) * 1_000)} ms here). A p99 under 50 ms with ${options.clients} clients needs ` +
       `over ${fmt((options.clients / 0.05))} uploads/s, about ${ms(50 / options.clients)} ms of server CPU per upload ` +
       `on the one main thread that parses it; the API-only server spends ${ms(cpuPerUpload)} ms (all threads).`
   )
-  lines.push(
+  if (options.workers.has("default")) lines.push(
     "- With WORKER_CONCURRENCY 1 the server also processes the uploaded jobs (pdf.js threads) while it takes " +
       "uploads: its CPU/upload includes that work."
   )
@@ -349,7 +430,7 @@ const startBare = (body: string): Promise<{ readonly port: number; readonly pid:
 const statusSection = async (): Promise<ReadonlyArray<string>> => {
   log("Status polling: starting the server and completing one job...")
   const dataDir = freshDataDir()
-  const server = own(await startServer({ dataDir, cpuProfileDir: profileDirFor("status", 1) }))
+  const server = own(await startServer({ dataDir, main: options.server, cpuProfileDir: profileDirFor("status", 1) }))
   const results = { scriptorium: [] as Array<Measured>, bare: [] as Array<Measured> }
   let bodyBytes = 0
   try {
@@ -465,7 +546,10 @@ const main = async () => {
   if (options.profileDir !== undefined) {
     lines.push("### Where the server's time went (node --cpu-prof, first run of each configuration)")
     lines.push("")
-    for (const name of ["uploads-workers-0", "uploads-workers-default", "status"]) {
+    const uploadProfiles = uploadConfigs.flatMap((c) =>
+      serverBuilds.map((b) => `uploads-workers-${c.workers ?? "default"}${b.label === "" ? "" : `-${b.label}`}`)
+    )
+    for (const name of [...uploadProfiles, "status"]) {
       const dir = join(options.profileDir, name)
       if (!existsSync(dir)) continue
       // the main thread and the busiest pdf.js thread

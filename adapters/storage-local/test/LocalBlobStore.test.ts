@@ -7,9 +7,9 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { readText } from "@scriptorium/core"
+import { readBytes, readText } from "@scriptorium/core"
 import { blobStoreConformance } from "@scriptorium/core/testing"
-import { Deferred, Effect, Fiber, Stream } from "effect"
+import { Deferred, Effect, Fiber, Schedule, Stream } from "effect"
 import { LocalBlobStore } from "../src/index.js"
 
 // Every root lives at `{base}/store` in a base of its own, so a write that escaped its root would show in the base.
@@ -138,6 +138,41 @@ describe("LocalBlobStore", () => {
       yield* Fiber.interrupt(fiber)
       expect(yield* promise(() => fs.readdir(path.join(root, "job")))).toEqual(["x"])
       expect(yield* readText(store, "job/x")).toBe("previous")
+    }))
+
+  it.live("an interrupted put of bytes leaves no temp file behind and the previous blob intact", () =>
+    Effect.gen(function*() {
+      const root = path.join(freshBase(), "store")
+      const store = yield* LocalBlobStore.make({ root })
+      yield* store.put("job/x", text("previous"))
+      // large enough that the write (and its fsync) is still under way when its temp file is seen
+      const fiber = yield* Effect.fork(store.put("job/x", new Uint8Array(256 * 1024 * 1024).fill(1)))
+      yield* Effect.sync(() => readdirSync(path.join(root, "job")).some((n) => n.endsWith(".tmp"))).pipe(
+        Effect.filterOrFail((seen) => seen),
+        Effect.retry(Schedule.spaced("1 millis")),
+        Effect.timeout("10 seconds")
+      )
+      expect(yield* Effect.sync(() => fiber.unsafePoll())).toBeNull()
+      yield* Fiber.interrupt(fiber)
+      expect(yield* promise(() => fs.readdir(path.join(root, "job")))).toEqual(["x"])
+      expect(yield* readText(store, "job/x")).toBe("previous")
+    }), 30_000)
+
+  it.effect("40 puts into new folders at once (sharing their folder syncs) all land whole", () =>
+    Effect.gen(function*() {
+      const root = path.join(freshBase(), "store")
+      const store = yield* LocalBlobStore.make({ root })
+      const keys = Array.from({ length: 40 }, (_, i) => `job-${i}/pages/00001/input`)
+      yield* Effect.forEach(keys, (key, i) => store.put(key, new Uint8Array(10_000 + i).fill(i)), {
+        concurrency: "unbounded",
+        discard: true
+      })
+      for (const [i, key] of keys.entries()) {
+        const bytes = yield* readBytes(store, key)
+        expect(bytes.length).toBe(10_000 + i)
+        expect(bytes.every((b) => b === i)).toBe(true)
+      }
+      expect(yield* promise(() => fs.readdir(root))).toHaveLength(40)
     }))
 
   it.effect("a put whose stream fails leaves no temp file behind", () =>

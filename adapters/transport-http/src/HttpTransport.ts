@@ -8,8 +8,9 @@
  * - `makeNodeHandler(config)` gives a `(req, res) => void` to mount in an existing node:http server, Express or
  *   Fastify, for code written with Effect; `toNodeHandler(layer, config)` does the same from plain code, with Promises.
  *
- * The Node handler answers `GET /result/{id}/status` (the route clients poll) before the router when it can answer it
- * exactly as the API would (`internal/StatusFastPath.ts`); everything else goes through the router.
+ * The Node handler answers `GET /result/{id}/status` (the route clients poll) and `POST /process_pdf` (the costliest)
+ * before the router when it can answer them exactly as the API would (`internal/StatusFastPath.ts`,
+ * `internal/UploadFastPath.ts`); everything else goes through the router.
  *
  * Errors are answered with the contract's JSON body (`{ error, message, detail, ...fields }`). Requests the contract
  * does not cover get the same shape: an unknown route is 404 `RouteNotFound`, and an unexpected failure is 500
@@ -35,6 +36,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import * as BearerAuth from "./BearerAuth.js"
 import * as EventsHandlers from "./EventsHandlers.js"
 import * as StatusFastPath from "./internal/StatusFastPath.js"
+import * as UploadFastPath from "./internal/UploadFastPath.js"
 import * as SeedHandlers from "./SeedHandlers.js"
 import * as V1Handlers from "./V1Handlers.js"
 
@@ -146,12 +148,16 @@ export const makeNodeHandler = (
     const app = yield* Effect.provide(HttpApiBuilder.httpApp, context)
     const handler = Effect.provide(NodeHttpServer.makeHandler(app), context)
     if (config.traceRequests === true) return yield* handler
-    // status polls skip the router (they are most of the requests), unless requests are traced
-    return StatusFastPath.make(
-      yield* Scriptorium.Scriptorium,
-      emptyToUndefined(config.authToken),
-      yield* Effect.runtime<never>(),
-      yield* HttpMiddleware.withTracerDisabledWhenEffect(handler, () => true)
+    // status polls (most of the requests) and seed uploads (the costliest) skip the router, unless requests are traced
+    const scriptorium = yield* Scriptorium.Scriptorium
+    const token = emptyToUndefined(config.authToken)
+    const runtime = yield* Effect.runtime<never>()
+    const routed = yield* HttpMiddleware.withTracerDisabledWhenEffect(handler, () => true)
+    return UploadFastPath.make(
+      scriptorium,
+      { token, maxUploadBytes: config.maxUploadBytes ?? defaultMaxUploadBytes },
+      runtime,
+      StatusFastPath.make(scriptorium, token, runtime, routed)
     )
   })
 

@@ -19,6 +19,8 @@ export interface ServerOptions {
   readonly workerConcurrency?: number | undefined
   /** When set, the server runs under `node --cpu-prof` and writes its profiles here when it exits. */
   readonly cpuProfileDir?: string | undefined
+  /** The server script to run; default `serverMain` (another checkout's build, to compare two versions). */
+  readonly main?: string | undefined
 }
 
 /** A running server. */
@@ -45,15 +47,16 @@ const serverVariables = [
 
 /** Starts the server and waits (at most 30 s) until it says it listens. */
 export const startServer = (options: ServerOptions): Promise<ServerProcess> => {
-  if (!existsSync(serverMain)) {
-    return Promise.reject(new Error(`${serverMain} is missing: build first (npx tsc -b at the repository's root)`))
+  const main = options.main ?? serverMain
+  if (!existsSync(main)) {
+    return Promise.reject(new Error(`${main} is missing: build first (npx tsc -b at the repository's root)`))
   }
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !serverVariables.includes(k)) env[k] = v
   Object.assign(env, { PORT: "0", HOST: "127.0.0.1", SCRIPTORIUM_DATA_DIR: options.dataDir })
   if (options.workerConcurrency !== undefined) env["WORKER_CONCURRENCY"] = String(options.workerConcurrency)
   const nodeArgs = options.cpuProfileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`]
-  const proc = spawn(process.execPath, [...nodeArgs, serverMain], { env, stdio: ["ignore", "pipe", "inherit"] })
+  const proc = spawn(process.execPath, [...nodeArgs, main], { env, stdio: ["ignore", "pipe", "inherit"] })
   const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()))
   return new Promise((resolve, reject) => {
     let out = ""

@@ -31,6 +31,10 @@ import { type JobPage, JobStore, type ListQuery } from "./JobStore.js"
 /** A file to process. */
 export interface SubmitInput<E = never> {
   readonly filename: string
+  /**
+   * The file's bytes. `submit` is done with them when its effect ends (stored, checked, hashed): a caller may reuse
+   * the array after (transport-http's upload path does), so nothing `submit` starts may keep a reference to it.
+   */
   readonly content: Uint8Array | Stream.Stream<Uint8Array, E>
   readonly options?: JobOptions | undefined
   readonly priority?: number | undefined

@@ -3,10 +3,11 @@
  * its `file` part found by the multipart boundary (MultipartBody), and its text fields (`webhook_url`, `priority`).
  * The body is held whole because the admission check reads the whole file before a job exists (a PDF's trailer is at
  * its end); the bound keeps that memory to the configured limit. The byte limit, the empty file and the missing field
- * are checked here, each with its own error.
+ * are checked here, each with its own error. `fromBody` (a whole body to an upload) is shared with the upload fast path
+ * (UploadFastPath), which collects the body without Effect streams.
  */
 import { EmptyFile, FileTooLarge, MissingFile } from "@scriptorium/api"
-import { Effect, Stream } from "effect"
+import { Effect, Either, Stream } from "effect"
 import * as MultipartBody from "./MultipartBody.js"
 
 /** The multipart field that carries the PDF (the seed's `-F "file=@document.pdf"`). */
@@ -22,6 +23,9 @@ export interface Upload {
 
 /** Room for the multipart framing and small fields beside a file of the largest size accepted. */
 const FRAMING_BYTES = 64 * 1024
+
+/** The largest body read for an upload of at most `maxBytes`: more is refused as FileTooLarge. */
+export const bodyLimit = (maxBytes: number): number => maxBytes + FRAMING_BYTES
 
 /**
  * The first file part named `file` of a multipart request. Fails with MissingFile when the request is not
@@ -39,20 +43,29 @@ export const readUpload = <E>(
   Effect.gen(function*() {
     const boundary = MultipartBody.boundaryOf(request.contentType)
     if (boundary === undefined) return yield* new MissingFile({ field: fileField })
-    const bodyLimit = maxBytes + FRAMING_BYTES
-    if (Number(request.contentLength) > bodyLimit) return yield* new FileTooLarge({ limit_bytes: maxBytes })
-    const body = yield* readBody(request.body, bodyLimit, maxBytes).pipe(
+    const limit = bodyLimit(maxBytes)
+    if (Number(request.contentLength) > limit) return yield* new FileTooLarge({ limit_bytes: maxBytes })
+    const body = yield* readBody(request.body, limit, maxBytes).pipe(
       // a request that breaks off has no complete file in it
       Effect.mapError((e) => e instanceof FileTooLarge ? e : new MissingFile({ field: fileField }))
     )
-    const parts = MultipartBody.parse(body, boundary)
-    const file = parts?.find((part) => part.name === fileField && part.filename !== undefined)
-    if (file === undefined) return yield* new MissingFile({ field: fileField })
-    const filename = file.filename || "document.pdf"
-    if (file.content.length > maxBytes) return yield* new FileTooLarge({ limit_bytes: maxBytes })
-    if (file.content.length === 0) return yield* new EmptyFile({ filename })
-    return { filename, content: file.content, fields: textFields(parts!) }
+    return yield* fromBody(body, boundary, maxBytes)
   })
+
+/** The upload in a whole multipart body, or why there is none: MissingFile, FileTooLarge, EmptyFile. */
+export const fromBody = (
+  body: Uint8Array,
+  boundary: string,
+  maxBytes: number
+): Either.Either<Upload, FileTooLarge | EmptyFile | MissingFile> => {
+  const parts = MultipartBody.parse(body, boundary)
+  const file = parts?.find((part) => part.name === fileField && part.filename !== undefined)
+  if (file === undefined) return Either.left(new MissingFile({ field: fileField }))
+  const filename = file.filename || "document.pdf"
+  if (file.content.length > maxBytes) return Either.left(new FileTooLarge({ limit_bytes: maxBytes }))
+  if (file.content.length === 0) return Either.left(new EmptyFile({ filename }))
+  return Either.right({ filename, content: file.content, fields: textFields(parts!) })
+}
 
 const textFields = (parts: ReadonlyArray<MultipartBody.Part>): ReadonlyMap<string, string> => {
   const fields = new Map<string, string>()
