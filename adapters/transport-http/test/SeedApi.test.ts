@@ -36,7 +36,8 @@ const corpus = join(import.meta.dirname, "../../../../shared/corpus")
 const digitalPdf = readFileSync(join(corpus, "pdfs-digital/docling_multi_page.pdf"))
 const encryptedPdf = readFileSync(join(corpus, "pdfs-real/issue6010_1.pdf"))
 const corruptPdf = readFileSync(join(corpus, "pdfs-real/bug1020226.pdf"))
-const scannedPdf = readFileSync(join(corpus, "pdfs-real/mineru_small_ocr.pdf"))
+// one scanned page (core's DocumentHandler test reads the 8-page scanned book; here the route is what is tested)
+const scannedPdf = readFileSync(join(corpus, "pdfs-real/scan-bad.pdf"))
 
 const token = "s3cret-token"
 const maxUploadBytes = 2 * 1024 * 1024
@@ -274,7 +275,7 @@ describe("seed 001's routes", () => {
     const markdown = await fetch(`${open}/result/${id}/markdown`)
     expect(markdown.status).toBe(200)
     const body = await json(markdown)
-    for (const word of ["商品", "使用价值", "交换价值", "小麦"]) expect(body.content).toContain(word)
+    expect(body.content.toLowerCase()).toContain("pdf.js")
   }, 90_000)
 
   it("result routes: 202 with { job_id, status, message } while pending or processing", async () => {

@@ -186,10 +186,11 @@ describe.skipIf(!haveCorpus)(`Layout on the corpus${skipped}`, () => {
       expect(text("ArabicCIDTrueType.pdf")).toContain("اﻧﻮاع اخلﻄﻮط اﻟﻌﺮﺑﻴﺔ")
       // a rotated page reads as it is displayed
       expect(text("rotation.pdf")).toContain("This is my second page. It will have a landscape layout.")
-      // a form: hundreds of fields' labels, laid out into blocks
+      // a form: hundreds of fields' labels, laid out into blocks (its column of amounts read with their labels, row
+      // by row, as a receipt's prices are: 42 blocks on the first page)
       const form = laidOut.get("prefilled_f1040.pdf") ?? []
       expect(form.length).toBe(2)
-      expect(form[0]!.blocks.length).toBeGreaterThan(50)
+      expect(form[0]!.blocks.length).toBeGreaterThan(30)
       expect(text("prefilled_f1040.pdf")).toContain("Your social security number")
       // every box is a real box on its page
       for (const [name, pages] of laidOut) {

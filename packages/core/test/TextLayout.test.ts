@@ -153,6 +153,19 @@ describe("TextLayout", () => {
     expect(blocks[1]!.bbox).toEqual([50, 80, 166.6, 114])
   })
 
+  it("reads a receipt's prices with their labels, row by row, not as a column of their own", () => {
+    const rows: Array<[string, string]> = [["Nasi lemak special", "12.50"], ["Teh tarik", "3.20"], ["Roti canai x2", "4.00"]]
+    const lines = TextLayout.lines(TextLayout.readingOrder(rows.flatMap(([label, price], i) => [
+      item(label, 20, 100 + 14 * i),
+      item(price, 240, 100 + 14 * i)
+    ])).flat())
+    expect(lines.map((l) => l.text)).toEqual(["Nasi lemak special 12.50", "Teh tarik 3.20", "Roti canai x2 4.00"])
+    // the same gap with a column of words on its right is two columns
+    const words = ["Right column one", "right column two", "right column ends"]
+    const regions = TextLayout.readingOrder(rows.flatMap(([label], i) => [item(label, 20, 100 + 14 * i), item(words[i]!, 240, 100 + 14 * i)]))
+    expect(regions.flat().map((i) => i.text)).toEqual([...rows.map(([label]) => label), ...words])
+  })
+
   it("keeps a running header on one line instead of cutting it into columns", () => {
     const blocks = TextLayout.blocks([
       item("254", 47, 71, 8),

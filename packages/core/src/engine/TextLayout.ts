@@ -344,13 +344,33 @@ const bands = (byY: ReadonlyArray<TextItem>): number => {
 
 /**
  * Whether the two sides of a vertical gap are columns (both two lines or more) rather than, say, a page number beside
- * a running title, or a list's bullets or numbers beside its items (a side that holds nothing else).
+ * a running title, a list's bullets or numbers beside its items (a side that holds nothing else), or a receipt's
+ * prices beside their labels (a side of short lines that sit on the other side's rows), which read row by row.
  */
 const areColumns = (left: ReadonlyArray<TextItem>, right: ReadonlyArray<TextItem>): boolean => {
   if (left.every((item) => Markers.isMarker(item.text)) || right.every((item) => Markers.isMarker(item.text))) {
     return false
   }
-  return bands(left) >= 2 && bands(right) >= 2
+  if (bands(left) < 2 || bands(right) < 2) return false
+  // values stand right of their labels; a narrow column on the left is a margin's stamp or line numbers, its own column
+  return !valuesBeside(lines(right), lines(left))
+}
+
+/** A side of lines this short (median characters) may be values beside labels; prose columns run far longer. */
+const VALUE_LENGTH = 8
+
+/** ... when at least this share of its lines sit on a row of the other side. */
+const VALUE_ROWS = 0.9
+
+/** Whether `values` are short lines nearly all on the rows of `labels`' lines: a column of values, not of text. */
+const valuesBeside = (values: ReadonlyArray<Line>, labels: ReadonlyArray<Line>): boolean => {
+  if (median(values.map((line) => line.text.length)) > VALUE_LENGTH) return false
+  const onRow = (line: Line) =>
+    labels.some((label) => {
+      const overlap = Math.min(line.bbox[3], label.bbox[3]) - Math.max(line.bbox[1], label.bbox[1])
+      return overlap >= 0.5 * Math.min(line.bbox[3] - line.bbox[1], label.bbox[3] - label.bbox[1])
+    })
+  return values.filter(onRow).length >= VALUE_ROWS * values.length
 }
 
 // ---------------------------------------------------------------------------------------------------------------
