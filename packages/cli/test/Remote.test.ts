@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
-import { freePort, killAll, longPdf, run, type Running, smallPdf, start, tempDir } from "./cli.js"
+import { freePort, killAll, longPdf, run, type Running, slowPdf, smallPdf, start, tempDir } from "./cli.js"
 
 // every test starts the binary, often several times; on a busy machine each start takes seconds
 vi.setConfig({ testTimeout: 180_000 })
@@ -110,8 +110,8 @@ describe("cancel", () => {
   })
 
   it("a job cancelled while submit --wait follows it ends that command with exit code 1", async () => {
-    const waiting = start(["submit", longPdf, "--wait", "--server", base, "--token", token])
-    await waiting.waitFor(/pdkids\.pdf: processing [1-9]\d*\/55 pages/, 90_000)
+    const waiting = start(["submit", slowPdf, "--wait", "--server", base, "--token", token])
+    await waiting.waitFor(/mineru_small_ocr\.pdf: processing [1-9]\/8 pages/, 90_000)
     const id = lines(waiting.stdout())[0]!
     expect((await remote("cancel", id)).code).toBe(0)
     const ended = await waiting.exited

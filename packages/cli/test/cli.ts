@@ -18,6 +18,11 @@ export const smallPdf = join(corpus, "pdfs-digital/docling_multi_page.pdf")
 export const smallPdfText = "The Evolution of the Word Processor"
 /** The longest document of the corpus (55 pages): long enough to act on a job in the middle of it. */
 export const longPdf = join(corpus, "pdfs-real/pdkids.pdf")
+/**
+ * A scanned book of 8 pages, each read by OCR in seconds: slow enough that a job in the middle of it is still there
+ * a second later (pdkids' 55 text pages can all be read in that second).
+ */
+export const slowPdf = join(corpus, "pdfs-real/mineru_small_ocr.pdf")
 
 /** A fresh folder under the system's temporary folder. */
 export const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `scriptorium-cli-${name}-`))

@@ -13,7 +13,7 @@ import { Job } from "@scriptorium/api"
 import type { Scriptorium } from "@scriptorium/core"
 import { Effect, Exit, Runtime, Schema } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { tokensMatch } from "../BearerAuth.js"
+import { headerAllows } from "../BearerAuth.js"
 
 /** The path, as the router matches it: one non-empty segment for the id, then an optional query. */
 const statusPath = /^\/result\/([^/?#]+)\/status(?:\?|$)/
@@ -32,14 +32,6 @@ const jobIdOf = (req: IncomingMessage): string | undefined => {
   }
 }
 
-/** True when the request may read jobs: no token configured, or `Authorization: Bearer <the token>`. */
-const authorized = (req: IncomingMessage, token: string | undefined): boolean => {
-  if (token === undefined) return true
-  const header = req.headers.authorization
-  if (header === undefined || !header.startsWith("Bearer ")) return false
-  return tokensMatch(header.slice(7).trim(), token)
-}
-
 /**
  * A request handler in front of `next`: it answers a status request it can answer exactly, and hands every other
  * request (and every status request it cannot) to `next`.
@@ -53,7 +45,7 @@ export const make = (
   const run = Runtime.runCallback(runtime)
   return (req: IncomingMessage, res: ServerResponse): void => {
     const jobId = jobIdOf(req)
-    if (jobId === undefined || !authorized(req, token)) return next(req, res)
+    if (jobId === undefined || !headerAllows(req.headers.authorization, token)) return next(req, res)
     // untraced: with tracing off (the only case this path serves) the store's SQL spans are pure cost
     run(Effect.withTracerEnabled(scriptorium.status(jobId), false), {
       onExit: (exit) => {

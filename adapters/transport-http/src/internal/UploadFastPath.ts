@@ -16,21 +16,13 @@ import type { Scriptorium } from "@scriptorium/core"
 import { HttpApiSchema } from "@effect/platform"
 import { Cause, Effect, Either, Exit, Option, Runtime, Schema } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { tokensMatch } from "../BearerAuth.js"
+import { headerAllows } from "../BearerAuth.js"
 import * as BodyBuffers from "./BodyBuffers.js"
 import * as MultipartBody from "./MultipartBody.js"
 import * as Upload from "./Upload.js"
 
 /** The path, as the router matches it: exactly `/process_pdf`, then an optional query. */
 const uploadPath = /^\/process_pdf(?:\?|$)/
-
-/** True when the request may submit: no token configured, or `Authorization: Bearer <the token>`. */
-const authorized = (req: IncomingMessage, token: string | undefined): boolean => {
-  if (token === undefined) return true
-  const header = req.headers.authorization
-  if (header === undefined || !header.startsWith("Bearer ")) return false
-  return tokensMatch(header.slice(7).trim(), token)
-}
 
 /** The errors the route answers with its own body, by tag: how each is encoded, with its status. */
 const refusals = new Map<string, { readonly encode: (e: unknown) => unknown; readonly status: number }>(
@@ -94,7 +86,8 @@ export const make = (
   }
 
   return (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.method !== "POST" || !uploadPath.test(req.url ?? "") || !authorized(req, options.token)) {
+    const allowed = headerAllows(req.headers.authorization, options.token)
+    if (req.method !== "POST" || !uploadPath.test(req.url ?? "") || !allowed) {
       return next(req, res)
     }
     const boundary = MultipartBody.boundaryOf(req.headers["content-type"])
