@@ -56,6 +56,12 @@ export interface SqlJobStoreOptions {
   readonly retry?: RetryPolicy | undefined
   /** How long the event history is kept for late subscribers; default 24 hours. */
   readonly eventRetentionMs?: number | undefined
+  /**
+   * Reads one job's row outside any transaction, for `get` (the status route, which clients poll): a dialect with a
+   * cheaper way than a statement through @effect/sql gives it (SQLite: a prepared statement on a read-only connection
+   * of its own). Default: the same query through the client.
+   */
+  readonly readJob?: ((id: string) => Effect.Effect<Row | undefined, SqlError>) | undefined
 }
 
 /** One row of the event log, as written. */
@@ -208,8 +214,12 @@ export const make = (
         return { job: JobLifecycle.toJob(existing), created: false }
       })
 
+    const readForGet = options.readJob === undefined
+      ? readRecord
+      : (id: string) => Effect.map(options.readJob!(id), (row) => Option.map(Option.fromNullable(row), decodeRecord))
+
     const get = (id: JobId) =>
-      Effect.flatMap(readRecord(id), Option.match({
+      Effect.flatMap(readForGet(id), Option.match({
         onNone: () => Effect.fail(new JobNotFound({ job_id: id })),
         onSome: (r) => Effect.succeed(JobLifecycle.toJob(r))
       })).pipe(orUnavailable)

@@ -5,4 +5,5 @@
 export * as SqlJobStore from "./SqlJobStore.js"
 export * as SqlWebhookStore from "./SqlWebhookStore.js"
 export type { EventRow } from "./SqlJobStore.js"
+export type { Row } from "./Rows.js"
 export * from "./Schema.js"

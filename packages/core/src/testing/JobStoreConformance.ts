@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { type Job, type JobId } from "@scriptorium/api"
-import { Chunk, Effect, Either, Fiber, Option, Stream } from "effect"
+import { Chunk, Context, Effect, Either, Fiber, Layer, Option, Stream } from "effect"
 import { type JobEvent, JobStore, type Lease } from "../JobStore.js"
 import { fastRetry, type StoreHarness, withFreshStore } from "./StoreHarness.js"
 
@@ -329,6 +329,22 @@ export const jobStoreConformance = (name: string, harness: StoreHarness) =>
         const latest = yield* store.changes({ job_id: c.job.job_id, after: "latest" }).pipe(Stream.runHead)
         expect(Option.map(latest, (e: JobEvent) => e.type)).toEqual(Option.some("completed"))
       }))
+
+    it.live("get sees a write at once: the writer's own, and another client's of the same database", () =>
+      Effect.gen(function*() {
+        const database = yield* Effect.promise(() => harness.freshDatabase())
+        const reader = yield* Layer.build(harness.layer(database, { retry: fastRetry }))
+        const writer = yield* Layer.build(harness.layer(database, { retry: fastRetry }))
+        const [read, write] = [Context.get(reader, JobStore), Context.get(writer, JobStore)]
+        for (let i = 0; i < 20; i++) {
+          const { job } = yield* write.insert({ filename: `doc-${i}.pdf` })
+          expect((yield* write.get(job.job_id)).status).toBe("pending")
+          expect((yield* read.get(job.job_id)).status).toBe("pending")
+          yield* write.cancel(job.job_id)
+          expect((yield* write.get(job.job_id)).status).toBe("cancelled")
+          expect((yield* read.get(job.job_id)).status).toBe("cancelled")
+        }
+      }).pipe(Effect.scoped))
 
     it.live("the change feed carries events between two clients of one database", () =>
       Effect.gen(function*() {
