@@ -50,6 +50,14 @@ describe("rasterRules", () => {
     expect(rasterRules(image, 1)).toEqual([])
   })
 
+  it("finds the rules of a large image, looked at every second pixel, in the image's own scale", () => {
+    const { image, fill } = page(5000, 4000) // 20 megapixels
+    fill(1000, 1000, 3000, 4)
+    fill(1000, 1000, 4, 2000)
+    const rules = rasterRules(image, 0.5)
+    expect(rules.map((r) => r.bbox)).toEqual([[500, 501, 2000, 501], [501, 500, 501, 1500]])
+  })
+
   it("ignores transparent pixels and gives nothing for an empty image", () => {
     const { image } = page(300, 100)
     for (let x = 20; x < 280; x++) image.data.set([0, 0, 0, 0], (50 * 300 + x) * 4)

@@ -26,6 +26,12 @@ const BRIDGE = 2
 /** More rules than this: the page is a picture, not rules (PdfEngine's limit on shapes). */
 const MAX_RULES = 5_000
 
+/**
+ * Images larger than this (pixels) are looked at every second pixel each way: the two masks take a byte a pixel and
+ * the pass runs on the event loop (a 300 DPI A3 scan is 17 megapixels; a phone's photo of a receipt can be 35).
+ */
+const MAX_FULL_PIXELS = 16_000_000
+
 /** A run of ink along one row (or column). */
 interface Run {
   readonly from: number
@@ -45,6 +51,7 @@ interface Track {
  * multiplied by `scale` (points per pixel for a rendered page, 1 for an image in pixels).
  */
 export const rasterRules = (image: RawImage, scale: number): Array<PageShape> => {
+  if (image.width * image.height > MAX_FULL_PIXELS) return rasterRules(halved(image), scale * 2)
   const { width, height } = image
   if (width === 0 || height === 0) return []
   const ink = inkMask(image)
@@ -63,6 +70,21 @@ export const rasterRules = (image: RawImage, scale: number): Array<PageShape> =>
       return { kind: "line", bbox: [x, round(t.from), x, round(t.to)], filled: false }
     })
   ]
+}
+
+/** Every second pixel of every second row: a rule two pixels thick or more survives it. */
+const halved = (image: RawImage): RawImage => {
+  const { data, width, height, channels } = image
+  const [w, h] = [Math.ceil(width / 2), Math.ceil(height / 2)]
+  const out = new Uint8Array(w * h * channels)
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const from = (2 * y * width + 2 * x) * channels
+      const to = (y * w + x) * channels
+      for (let c = 0; c < channels; c++) out[to + c] = data[from + c]!
+    }
+  }
+  return { data: out, width: w, height: h, channels }
 }
 
 const minLength = (side: number) => Math.max(MIN_PIXELS, Math.round(MIN_LENGTH * side))
