@@ -75,11 +75,12 @@ const storeAt = (root: string): BlobStore => {
 // ---------------------------------------------------------------------------------------------------------------------
 // Operations
 
+/** `put` of a stream (bytes in memory take `putBytes`). */
 const put = <E>(
   root: string,
   syncs: FolderSyncs,
   key: string,
-  body: Uint8Array | Stream.Stream<Uint8Array, E>
+  body: Stream.Stream<Uint8Array, E>
 ): Effect.Effect<void, InvalidBlobKey | StoreUnavailable | E> =>
   Effect.gen(function*() {
     const target = yield* blobPath(root, key)
@@ -325,30 +326,23 @@ const realpathIfExists = (file: string): Effect.Effect<Option.Option<string>, Io
     Effect.catchIf(isAbsent, () => Effect.succeedNone)
   )
 
-// The real path of `folder` or of its nearest existing ancestor: where a mkdir under it would actually land.
-const realAncestor = (root: string, folder: string): Effect.Effect<string, IoError> =>
-  io(() => fs.realpath(folder)).pipe(
-    Effect.catchIf((e) => e.code === "ENOENT" && folder !== root, () => realAncestor(root, path.dirname(folder)))
-  )
-
 const withoutTrailingSlash = (key: string): string => key.endsWith("/") ? key.slice(0, -1) : key
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Writing
 
-// Checks where the folder really lands before creating it (mkdir would follow a link out of the root), creates it,
-// and returns the folders whose entries change with this put: they are fsynced once the blob is in place.
+// Creates the folder as `createFolder` does (checked first for links out of the root), and returns the folders whose
+// entries change with this put: they are fsynced once the blob is in place.
 const prepareFolder = (
   root: string,
   key: string,
   folder: string
 ): Effect.Effect<ReadonlyArray<string>, InvalidBlobKey | StoreUnavailable> =>
-  realAncestor(root, folder).pipe(
-    Effect.flatMap(insideRoot(root, key)),
-    Effect.zipRight(io(() => fs.mkdir(folder, { recursive: true }))),
-    Effect.map((firstCreated) => foldersToSync(folder, firstCreated)),
-    Effect.catchTag("IoError", (e) => Effect.fail(writeError(key, folder)(e)))
-  )
+  Effect.tryPromise({
+    try: () => createFolder(root, key, folder),
+    catch: (error) =>
+      error instanceof PutError ? error.error : writeError(key, folder)(new IoError({ code: errnoCode(error), error }))
+  }).pipe(Effect.map((firstCreated) => foldersToSync(folder, firstCreated)))
 
 // The folder itself, plus, when mkdir created folders, every folder from the parent of the first one created down:
 // a new folder's entry lives in its parent, and is lost in a crash unless the parent is synced too.
@@ -375,7 +369,7 @@ const isTempName = (name: string): boolean => name.startsWith(".") && name.endsW
 // through unchanged: they are the caller's.
 const writeFile = <E>(
   file: string,
-  body: Uint8Array | Stream.Stream<Uint8Array, E>,
+  body: Stream.Stream<Uint8Array, E>,
   onError: (e: IoError) => InvalidBlobKey | StoreUnavailable
 ): Effect.Effect<void, InvalidBlobKey | StoreUnavailable | E> =>
   Effect.scoped(Effect.gen(function*() {
@@ -384,7 +378,7 @@ const writeFile = <E>(
       Effect.mapError(onError)
     )
     const write = (bytes: Uint8Array) => Effect.mapError(writeAll(handle, bytes), onError)
-    yield* body instanceof Uint8Array ? write(body) : Stream.runForEach(body, write)
+    yield* Stream.runForEach(body, write)
     yield* io(() => handle.sync()).pipe(Effect.mapError(onError))
   }))
 
