@@ -7,7 +7,9 @@
  *   992 KiB), as multipart like `curl -F file=@...`. Latency p50/p90/p99/max and uploads/s, from 1 client (the cost
  *   of one upload), 50 clients sending one upload each at the same moment (one wave), and 50 clients each uploading
  *   again as soon as answered (sustained: 500 uploads). Twice: WORKER_CONCURRENCY=0 (API only) and the default (1 job
- *   processed at a time, competing with the API for the CPU). Each run a fresh server, warmed up first.
+ *   processed at a time, competing with the API for the CPU). Each run a fresh server, warmed up first. Beside them,
+ *   in the same runs, the floor: a bare node:http server (`internal/bare-server.ts`) that reads each upload's body
+ *   whole and answers a constant, under the same three loads.
  * - Status polling: `GET /result/{id}/status` of one completed job from 64 keep-alive clients for 5 s, side by side
  *   with a bare node:http server (`internal/bare-server.ts`) answering the very same bytes; requests/s of each and
  *   the ratio. The runs alternate (Scriptorium, bare, Scriptorium, ...), after a warm-up of each.
@@ -298,7 +300,33 @@ const uploadRun = async (
   return results
 }
 
+/** The same loads against the bare server (reads each body whole, answers a constant): the floor of an upload. */
+const bareUploadRun = async (run: number): Promise<Map<UploadPattern, Measured>> => {
+  const bare = own(await startBare(JSON.stringify({ job_id: "00000000-0000-0000-0000-000000000000", status: "pending" })))
+  const results = new Map<UploadPattern, Measured>()
+  try {
+    await loader.run(uploadSpec(bare.port, 4, options.warmupUploads))
+    for (const { pattern } of patterns) {
+      const spec = pattern === "serial"
+        ? uploadSpec(bare.port, 1, options.serialUploads)
+        : pattern === "wave"
+        ? uploadSpec(bare.port, options.clients, options.clients)
+        : uploadSpec(bare.port, options.clients, options.uploads)
+      const m = await measure(bare.pid, spec)
+      const problem = problems(m.load, "200")
+      if (problem !== undefined) throw new Error(`The bare server answered other than 200: ${problem}`)
+      results.set(pattern, m)
+      log(`  run ${run}, bare node:http, ${pattern}: ${describeLoad(m)}`)
+      await sleep(500)
+    }
+  } finally {
+    await release(bare)
+  }
+  return results
+}
+
 const uploadsSection = async (): Promise<ReadonlyArray<string>> => {
+  const bareRuns: Array<Map<UploadPattern, Measured>> = []
   const runs = new Map<string, Array<Map<UploadPattern, Measured>>>()
   const key = (c: UploadConfig, b: ServerBuild) => `${c.label}|${b.label}`
   for (const c of uploadConfigs) for (const b of serverBuilds) runs.set(key(c, b), [])
@@ -311,6 +339,8 @@ const uploadsSection = async (): Promise<ReadonlyArray<string>> => {
         runs.get(key(c, b))!.push(await uploadRun(c, b, r))
       }
     }
+    log(`Uploads, run ${r}/${options.repeats}, bare node:http server`)
+    bareRuns.push(await bareUploadRun(r))
   }
   const comparing = serverBuilds.length > 1
   const lines: Array<string> = []
@@ -350,6 +380,22 @@ const uploadsSection = async (): Promise<ReadonlyArray<string>> => {
       )
     }
   }
+  for (const { pattern, label } of patterns) {
+    const ms_ = bareRuns.map((run) => run.get(pattern)!)
+    const m = (f: (x: Measured) => number) => median(ms_.map(f))
+    lines.push(
+      `|${comparing ? " bare node:http ² |" : ""} ${comparing ? "–" : "bare node:http ²"} | ${label()} | ` +
+        `${withRange(ms_.map((x) => x.load.perSecond))} | ` +
+        `${ms(m((x) => x.load.latencyMs.p50))} | ${ms(m((x) => x.load.latencyMs.p90))} | ` +
+        `${ms(m((x) => x.load.latencyMs.p99))} | ${ms(m((x) => x.load.latencyMs.max))} | ` +
+        `${pct(m((x) => x.serverCpu))} | ${ms(m((x) => x.serverCpuMsPerRequest))} ms | ${pct(m((x) => x.loadCpu))} |`
+    )
+  }
+  lines.push("")
+  lines.push(
+    "² The floor, in the same runs: a bare node:http server that reads each upload's body whole and answers a " +
+      "constant JSON (no parsing, no storage, no database), under the same loads from the same load generator."
+  )
   lines.push("")
   const first = runs.get(key(uploadConfigs[0]!, serverBuilds[0]!))!
   const cpuPerUpload = median(first.map((run) => run.get("sustained")!.serverCpuMsPerRequest))

@@ -30,7 +30,7 @@
  *   either way). `user_defined_dpi` is 150 for the PDF pages (the receipts' is unknown: tesseract estimates it).
  *   It reads a PPM of the page's pixels (parsing it is in its time).
  * - Scriptorium's OcrEngine (PP-OCRv4 on onnxruntime-node), in process: `maxConcurrentPages 2, intraOpNumThreads 1`
- *   and `maxConcurrentPages 1, intraOpNumThreads 2`; also (throughput only) 2 worker threads each with an
+ *   and `maxConcurrentPages 1, intraOpNumThreads 1, lineThreads 2` (a page's lines read on 2 threads); also (throughput only) 2 worker threads each with an
  *   OcrEngine of its own (`1, 1`: `internal/OcrWorker.ts`), a layout core does not offer, to measure what inference
  *   off the main thread would give.
  * - The text layer (throughput only): the same PDF pages through PdfEngine (`page`, pdf.js threads, its defaults)
@@ -51,7 +51,7 @@
  * 4 receipts and 4 PDF pages, 2 minutes), or after `npx tsc -b`:
  *   node benchmarks/dist/ocr.js [--quick] [--receipts N] [--pdf-pages N] [--repeats R] [--only LIST] [--dpi D]
  *                               [--sroie DIR] [--pdfs DIR] [--profile DIR] [--dump DIR]
- * `--only` takes a comma-separated list of tesseract, ours-2x1, ours-1x2, ours-threads, textlayer (default all).
+ * `--only` takes a comma-separated list of tesseract, ours-2x1, ours-lines, ours-threads, textlayer (default all).
  * `--profile DIR` runs the children under `node --cpu-prof` and prints where each one's time went; `--dump DIR`
  * writes every page's ground truth and each engine's texts there.
  */
@@ -98,7 +98,7 @@ const { values: flags } = parseArgs({
 const usage =
   "node benchmarks/dist/ocr.js [--quick] [--receipts N] [--pdf-pages N] [--repeats R] [--only LIST] [--dpi D]\n" +
   "                            [--sroie DIR] [--pdfs DIR] [--profile DIR] [--dump DIR]\n" +
-  "  --only: comma-separated, of tesseract, ours-2x1, ours-1x2, ours-threads, textlayer (default: all)\n" +
+  "  --only: comma-separated, of tesseract, ours-2x1, ours-lines, ours-threads, textlayer (default: all)\n" +
   "  --repeats: throughput passes per set and engine (default 1; the median is reported)\n"
 
 if (flags.help) {
@@ -106,7 +106,7 @@ if (flags.help) {
   process.exit(0)
 }
 
-const engineIds = ["tesseract", "ours-2x1", "ours-1x2", "ours-threads", "textlayer"] as const
+const engineIds = ["tesseract", "ours-2x1", "ours-lines", "ours-threads", "textlayer"] as const
 type EngineId = (typeof engineIds)[number]
 
 const isEngineId = (s: string): s is EngineId => (engineIds as ReadonlyArray<string>).includes(s)
@@ -143,7 +143,10 @@ const CALLERS = 2
 const engines: Record<EngineId, { readonly label: string; readonly configuration: string }> = {
   tesseract: { label: "tesseract.js 7.0.0", configuration: "scheduler, 2 workers; page segmentation auto (PSM 3)" },
   "ours-2x1": { label: "Scriptorium OcrEngine", configuration: "maxConcurrentPages 2, intraOpNumThreads 1" },
-  "ours-1x2": { label: "Scriptorium OcrEngine", configuration: "maxConcurrentPages 1, intraOpNumThreads 2" },
+  "ours-lines": {
+    label: "Scriptorium OcrEngine",
+    configuration: "maxConcurrentPages 1, intraOpNumThreads 1, lineThreads 2"
+  },
   "ours-threads": {
     label: "Scriptorium OcrEngine in 2 worker threads ¹",
     configuration: "an engine per thread: 1 page, intraOpNumThreads 1"
@@ -151,9 +154,9 @@ const engines: Record<EngineId, { readonly label: string; readonly configuration
   textlayer: { label: "text layer (no OCR)", configuration: "PdfEngine defaults, 2 documents at a time" }
 }
 
-const ourConfigs: Record<"ours-2x1" | "ours-1x2", OcrEngine.OcrEngineConfig> = {
+const ourConfigs: Record<"ours-2x1" | "ours-lines", OcrEngine.OcrEngineConfig> = {
   "ours-2x1": { maxConcurrentPages: 2, intraOpNumThreads: 1 },
-  "ours-1x2": { maxConcurrentPages: 1, intraOpNumThreads: 2 }
+  "ours-lines": { maxConcurrentPages: 1, intraOpNumThreads: 1, lineThreads: 2 }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -367,7 +370,7 @@ const serveOcrChild = async (
     ? await tesseract(CALLERS)
     : engine === "ours-threads"
     ? await inThreads(CALLERS, { maxConcurrentPages: 1, intraOpNumThreads: 1 })
-    : await inProcess(ourConfigs[engine as "ours-2x1" | "ours-1x2"])
+    : await inProcess(ourConfigs[engine as "ours-2x1" | "ours-lines"])
   send({ type: "ready", startupMs: nowMs() - t0 })
   const of = (set: PageSet) => specs.filter((s) => s.set === set)
   const handle = async (message: ToChild): Promise<FromChild> => {
@@ -709,8 +712,8 @@ const report = (
   )
   if (byId.has("ours-threads")) {
     push(
-      "¹ Not a configuration core offers: two `node:worker_threads` threads in the benchmark, each with its own " +
-        "OcrEngine (`internal/OcrWorker.ts`), a page each; what running inference off the main thread would give. " +
+      "¹ Two `node:worker_threads` threads in the benchmark, each with its own OcrEngine " +
+        "(`internal/OcrWorker.ts`), a page each: what core's OcrThreads (the server's OCR_THREADS=2) does. " +
         "Its latency is that of `maxConcurrentPages 2, intraOpNumThreads 1` (the same engine, one page at a time).",
       ""
     )
@@ -782,9 +785,9 @@ const report = (
       )
     }
     const ts = scored.get("tesseract")
-    const os = scored.get("ours-2x1") ?? scored.get("ours-1x2")
+    const os = scored.get("ours-2x1") ?? scored.get("ours-lines")
     if (ts !== undefined && os !== undefined) {
-      const cfg = scored.has("ours-2x1") ? engines["ours-2x1"].configuration : engines["ours-1x2"].configuration
+      const cfg = scored.has("ours-2x1") ? engines["ours-2x1"].configuration : engines["ours-lines"].configuration
       const cerRows: Array<[string, number, number]> = [
         ["sroie", os.sroie.cer, ts.sroie.cer],
         ["sroie (TextLayout order)", os.sroieLaidOut.cer, ts.sroieLaidOut.cer],

@@ -38,7 +38,8 @@ export const storageLayer = (config: ServerConfig) =>
   )
 
 /** The OCR engines, in worker threads so that reading a page never holds the event loop. */
-const ocrLayer = (config: ServerConfig): Layer.Layer<OcrEngine.OcrEngine> => OcrThreads.layer({ threads: config.ocrThreads })
+const ocrLayer = (config: ServerConfig): Layer.Layer<OcrEngine.OcrEngine> =>
+  OcrThreads.layer({ threads: config.ocrThreads, lineThreads: config.ocrLineThreads })
 
 /** The facade with the PDF admission check, and (unless WORKER_CONCURRENCY is 0) a Worker running the pipeline. */
 export const coreLayer = (config: ServerConfig) => {

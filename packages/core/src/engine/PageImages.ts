@@ -7,10 +7,13 @@
  * `GET /result/{id}/images/{name}`, the seed's route for it.
  *
  * A scan is not a figure: an image covering FIGURE_MAX_AREA of the page or more is left out, and so is every image of
- * a page not read from its text layer whose images together cover that much (a scan stored in strips).
+ * a page not read from its text layer whose images together cover that much (a scan stored in strips). The pictures
+ * of a scanned page are found on its image instead (layout/RasterFigures) and cropped from it (`cropFigures`).
  */
 import { Effect, Schema } from "effect"
 import sharp from "sharp"
+import { roundBox } from "./internal/layout/Geometry.js"
+import type { RawImage } from "./internal/ocr/rgbImage.js"
 import type { PageDrawing, PageImage, PageText, PdfHandle, PdfReadError } from "./PdfEngine.js"
 import type { BBox } from "./TextLayout.js"
 
@@ -83,6 +86,47 @@ export const readFigures = (
       Effect.map((figures) => figures.flatMap((figure) => (figure._tag === "Some" ? [figure.value] : [])))
     )
     : Effect.succeed([])
+
+/**
+ * Regions of a page image (a scanned or OCR'd page: `boxes` in its pixels) as figures, each cropped from the image
+ * and encoded as JPEG, its box on the page multiplied by `scale` (points per pixel; 1 for an image page). A region
+ * that cannot be encoded is left out with a warning, as `readFigures` does.
+ */
+export const cropFigures = (
+  image: RawImage,
+  boxes: ReadonlyArray<BBox>,
+  scale: number
+): Effect.Effect<ReadonlyArray<Figure>> =>
+  Effect.map(
+    Effect.forEach(boxes, (box) => {
+      const crop = cropped(image, box, scale)
+      return encodeJpeg(crop).pipe(
+        Effect.map((jpeg): Figure => ({ bbox: crop.bbox, jpeg })),
+        Effect.tapError((e) => Effect.logWarning("a picture of a scanned page was left out", e)),
+        Effect.option
+      )
+    }),
+    (figures) => figures.flatMap((figure) => (figure._tag === "Some" ? [figure.value] : []))
+  )
+
+/** The pixels of an image within a box (whole pixels, clipped to the image), as a PageImage placed at `box * scale`. */
+const cropped = (image: RawImage, box: BBox, scale: number): PageImage => {
+  const { channels, data } = image
+  const x1 = Math.max(0, Math.floor(box[0]))
+  const y1 = Math.max(0, Math.floor(box[1]))
+  const width = Math.max(1, Math.min(image.width, Math.ceil(box[2])) - x1)
+  const height = Math.max(1, Math.min(image.height, Math.ceil(box[3])) - y1)
+  const out = new Uint8Array(width * height * channels)
+  const rowBytes = width * channels
+  for (let y = 0; y < height; y++) {
+    const from = ((y1 + y) * image.width + x1) * channels
+    out.set(data.subarray(from, from + rowBytes), y * rowBytes)
+  }
+  return { bbox: scaledBox([x1, y1, x1 + width, y1 + height], scale), data: out, width, height, channels, source: "render" }
+}
+
+/** A box multiplied by `scale`, to a hundredth of a point. */
+const scaledBox = (box: BBox, scale: number): BBox => roundBox(box.map((n) => n * scale) as unknown as BBox)
 
 /** An image sharp could not encode (a side too long for JPEG, memory). */
 export class ImageEncodeFailed extends Schema.TaggedError<ImageEncodeFailed>()("ImageEncodeFailed", {
@@ -160,15 +204,21 @@ export const pictureBlock = (bbox: BBox, name: string): PictureBlock => ({
  * The page's blocks with its pictures among them, in reading order. A picture goes after the last block (in
  * reading order) that is in its column (overlaps it left to right) and starts above it; with none, before the first
  * block in its column; with no block in its column at all, after the last block that starts above it. Pictures
- * given the same place keep the order of their tops, then lefts. The blocks' own order is never changed.
+ * given the same place keep the order of their tops, then lefts. The blocks' own order is never changed. Above and
+ * left are as the page reads: `upright` turns a box on a page read turned (scanned sideways) to the page upright.
  */
 export const placePictures = <B extends { readonly bbox: BBox }, P extends { readonly bbox: BBox }>(
   blocks: ReadonlyArray<B>,
-  pictures: ReadonlyArray<P>
+  pictures: ReadonlyArray<P>,
+  upright: (box: BBox) => BBox = (box) => box
 ): Array<B | P> => {
+  const read = blocks.map((block) => ({ bbox: upright(block.bbox) }))
   const slots = pictures
-    .map((picture) => ({ picture, slot: slotOf(blocks, picture.bbox) }))
-    .sort((a, b) => a.slot - b.slot || a.picture.bbox[1] - b.picture.bbox[1] || a.picture.bbox[0] - b.picture.bbox[0])
+    .map((picture) => {
+      const box = upright(picture.bbox)
+      return { picture, box, slot: slotOf(read, box) }
+    })
+    .sort((a, b) => a.slot - b.slot || a.box[1] - b.box[1] || a.box[0] - b.box[0])
   const out: Array<B | P> = []
   let next = 0
   for (let i = 0; i <= blocks.length; i++) {
@@ -179,18 +229,19 @@ export const placePictures = <B extends { readonly bbox: BBox }, P extends { rea
 }
 
 /**
- * A page's blocks with its figures among them as picture blocks (`placePictures`), named in reading order (the
- * first in the markdown is `{page}_0.jpg`), and the images to store under those names.
+ * A page's blocks with its figures among them as picture blocks (`placePictures`, `upright` as there), named in
+ * reading order (the first in the markdown is `{page}_0.jpg`), and the images to store under those names.
  */
 export const withPictures = <B extends { readonly bbox: BBox }>(
   page: number,
   blocks: ReadonlyArray<B>,
-  figures: ReadonlyArray<Figure>
+  figures: ReadonlyArray<Figure>,
+  upright?: (box: BBox) => BBox
 ): {
   readonly blocks: Array<B | PictureBlock>
   readonly images: Array<{ readonly name: string; readonly jpeg: Uint8Array }>
 } => {
-  const placed = placePictures(blocks, figures.map((figure) => ({ bbox: figure.bbox, figure })))
+  const placed = placePictures(blocks, figures.map((figure) => ({ bbox: figure.bbox, figure })), upright)
   const isFigure = (item: B | { bbox: BBox; figure: Figure }): item is { bbox: BBox; figure: Figure } =>
     !blocks.includes(item as B)
   const images: Array<{ readonly name: string; readonly jpeg: Uint8Array }> = []

@@ -56,7 +56,7 @@ const LABEL_REACH = 14
 const LABEL_CHARS = 24
 
 /** A caption's opening: it goes with the figure, but as its own block. */
-const CAPTION = /^\s*(fig(ure)?|table|tab|chart|diagram|scheme|plate)\.?\s*[\dIVXivx]/i
+export const CAPTION = /^\s*(fig(ure)?|table|tab|chart|diagram|scheme|plate)\.?\s*[\dIVXivx]/i
 
 /** The most paths looked at on a page (a map or a plot of a million points gives its first ones). */
 export const MAX_MARKS = 20_000
