@@ -269,7 +269,6 @@ const uploadRun = async (
       run
     )
   }))
-  const results = new Map<UploadPattern, Measured>()
   try {
     // the server loads its OCR models in threads for seconds after it listens: that CPU is no upload's
     const idle = await settle(server.pid)
@@ -278,24 +277,32 @@ const uploadRun = async (
     await loader.run(uploadSpec(server.port, 4, options.warmupUploads))
     // (with a worker, the warm-up's jobs are still being processed: that goes on during the runs, as it would)
     if (config.workers === 0) await settle(server.pid)
-    for (const { pattern } of patterns) {
-      const spec = pattern === "serial"
-        ? uploadSpec(server.port, 1, options.serialUploads)
-        : pattern === "wave"
-        ? uploadSpec(server.port, options.clients, options.clients)
-        : uploadSpec(server.port, options.clients, options.uploads)
-      const m = await measure(server.pid, spec)
-      const problem = problems(m.load, "200")
-      if (problem !== undefined) throw new Error(`Uploads answered other than 200: ${problem}`)
-      results.set(pattern, m)
-      log(`  run ${run}, workers ${config.label}${build.label === "" ? "" : `, ${build.label}`}, ${pattern}: ` +
-        describeLoad(m))
-      // let the server settle between patterns (the worker keeps going on the backlog, as it would)
-      await sleep(500)
-    }
+    return await loads(server, `run ${run}, workers ${config.label}${build.label === "" ? "" : `, ${build.label}`}`)
   } finally {
     await release(server)
     rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+/** The three loads one after another against a warmed-up server (`port`, its process `pid`); each one's figures. */
+const loads = async (
+  server: { readonly port: number; readonly pid: number },
+  what: string
+): Promise<Map<UploadPattern, Measured>> => {
+  const results = new Map<UploadPattern, Measured>()
+  for (const { pattern } of patterns) {
+    const spec = pattern === "serial"
+      ? uploadSpec(server.port, 1, options.serialUploads)
+      : pattern === "wave"
+      ? uploadSpec(server.port, options.clients, options.clients)
+      : uploadSpec(server.port, options.clients, options.uploads)
+    const m = await measure(server.pid, spec)
+    const problem = problems(m.load, "200")
+    if (problem !== undefined) throw new Error(`Uploads answered other than 200 (${what}): ${problem}`)
+    results.set(pattern, m)
+    log(`  ${what}, ${pattern}: ${describeLoad(m)}`)
+    // let the server settle between patterns (a worker keeps going on the backlog, as it would)
+    await sleep(500)
   }
   return results
 }
@@ -303,26 +310,12 @@ const uploadRun = async (
 /** The same loads against the bare server (reads each body whole, answers a constant): the floor of an upload. */
 const bareUploadRun = async (run: number): Promise<Map<UploadPattern, Measured>> => {
   const bare = own(await startBare(JSON.stringify({ job_id: "00000000-0000-0000-0000-000000000000", status: "pending" })))
-  const results = new Map<UploadPattern, Measured>()
   try {
     await loader.run(uploadSpec(bare.port, 4, options.warmupUploads))
-    for (const { pattern } of patterns) {
-      const spec = pattern === "serial"
-        ? uploadSpec(bare.port, 1, options.serialUploads)
-        : pattern === "wave"
-        ? uploadSpec(bare.port, options.clients, options.clients)
-        : uploadSpec(bare.port, options.clients, options.uploads)
-      const m = await measure(bare.pid, spec)
-      const problem = problems(m.load, "200")
-      if (problem !== undefined) throw new Error(`The bare server answered other than 200: ${problem}`)
-      results.set(pattern, m)
-      log(`  run ${run}, bare node:http, ${pattern}: ${describeLoad(m)}`)
-      await sleep(500)
-    }
+    return await loads(bare, `run ${run}, bare node:http`)
   } finally {
     await release(bare)
   }
-  return results
 }
 
 const uploadsSection = async (): Promise<ReadonlyArray<string>> => {

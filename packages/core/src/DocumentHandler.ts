@@ -282,7 +282,7 @@ const recognizePage = (
         const fresh = pictures.filter((_, i) => !known.some((figure) => samePlace(figure.bbox, inPoints[i]!)))
         return Effect.zipWith(
           layoutOcrPageResult(layout, base, result.lines, scale, rotation, shapes, inPoints),
-          PageImages.cropFigures(image, fresh, scale),
+          PageImages.cropFigures(image, fresh, scale, rotation),
           (page, figures) => ({ result: page, figures, rotation }),
           { concurrent: true }
         )

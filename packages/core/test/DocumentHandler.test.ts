@@ -226,6 +226,15 @@ describe.skipIf(!haveCorpus)(`DocumentHandler${haveCorpus ? "" : " (skipped: ../
           expect(0 <= x1 && x1 < x2 && x2 <= page.width + 1 && 0 <= y1 && y1 < y2 && y2 <= page.height + 1).toBe(true)
         }
       }
+      // the receipt's barcode is a picture, saved upright from every scan (its box is on the page as it lies)
+      const barcodes = yield* Effect.forEach(jobs, (job) =>
+        Effect.flatMap(collectBytes(s.result(job.job_id, "images/0_0.jpg")), (jpeg) =>
+          Effect.promise(() => sharp(jpeg).metadata())))
+      expect(barcodes[0]!.width!).toBeGreaterThan(2 * barcodes[0]!.height!)
+      for (const turned of barcodes.slice(1)) {
+        expect(Math.abs(turned.width! - barcodes[0]!.width!)).toBeLessThanOrEqual(2)
+        expect(Math.abs(turned.height! - barcodes[0]!.height!)).toBeLessThanOrEqual(2)
+      }
     }).pipe(Effect.provide(stack({ jobTimeoutMs: 60_000 }))), 120_000)
 
   it.live("the job's ocr option: \"always\" reads a born-digital page by OCR, column by column; \"never\" leaves a scan unread", () =>

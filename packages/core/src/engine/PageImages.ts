@@ -89,18 +89,20 @@ export const readFigures = (
 
 /**
  * Regions of a page image (a scanned or OCR'd page: `boxes` in its pixels) as figures, each cropped from the image
- * and encoded as JPEG, its box on the page multiplied by `scale` (points per pixel; 1 for an image page). A region
- * that cannot be encoded is left out with a warning, as `readFigures` does.
+ * and encoded as JPEG, its box on the page multiplied by `scale` (points per pixel; 1 for an image page). On a page
+ * scanned turned, `turn` (clockwise degrees, OCR's rotation) saves each picture upright; its box stays on the page as
+ * it lies. A region that cannot be encoded is left out with a warning, as `readFigures` does.
  */
 export const cropFigures = (
   image: RawImage,
   boxes: ReadonlyArray<BBox>,
-  scale: number
+  scale: number,
+  turn: 0 | 90 | 180 | 270 = 0
 ): Effect.Effect<ReadonlyArray<Figure>> =>
   Effect.map(
     Effect.forEach(boxes, (box) => {
       const crop = cropped(image, box, scale)
-      return encodeJpeg(crop).pipe(
+      return encodeJpeg(crop, turn).pipe(
         Effect.map((jpeg): Figure => ({ bbox: crop.bbox, jpeg })),
         Effect.tapError((e) => Effect.logWarning("a picture of a scanned page was left out", e)),
         Effect.option
@@ -139,10 +141,13 @@ export class ImageEncodeFailed extends Schema.TaggedError<ImageEncodeFailed>()("
 
 /**
  * An image as a JPEG (quality JPEG_QUALITY), its transparency flattened onto white, resized where needed so its
- * proportions are those of its box on the page (`displayedSize`). sharp works on
- * libuv's thread pool, not on the event loop.
+ * proportions are those of its box on the page (`displayedSize`), then turned `turn` degrees clockwise (a picture
+ * of a page scanned turned, saved upright). sharp works on libuv's thread pool, not on the event loop.
  */
-export const encodeJpeg = (image: PageImage): Effect.Effect<Uint8Array, ImageEncodeFailed> =>
+export const encodeJpeg = (
+  image: PageImage,
+  turn: 0 | 90 | 180 | 270 = 0
+): Effect.Effect<Uint8Array, ImageEncodeFailed> =>
   Effect.tryPromise({
     try: async () => {
       const size = displayedSize(image)
@@ -152,6 +157,8 @@ export const encodeJpeg = (image: PageImage): Effect.Effect<Uint8Array, ImageEnc
       if (size.width !== image.width || size.height !== image.height) {
         pipeline = pipeline.resize(size.width, size.height, { fit: "fill" })
       }
+      // turned after its size is settled (the size follows the box as the image lies on the page)
+      if (turn !== 0) pipeline = pipeline.rotate(turn)
       return new Uint8Array(await pipeline.jpeg({ quality: JPEG_QUALITY }).toBuffer())
     },
     catch: (error) => new ImageEncodeFailed({ reason: error instanceof Error ? error.message : String(error) })

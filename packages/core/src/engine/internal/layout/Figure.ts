@@ -8,7 +8,7 @@
  * segments seed a figure (tables, rules, underlines, highlights, page borders and backgrounds are upright lines and
  * rectangles), the seeds must be many and cover a real area, and a region holding running text is no figure.
  */
-import type { BBox } from "./Geometry.js"
+import { area, type BBox, intersection, mergeOverlapping, touches, unite } from "./Geometry.js"
 
 /** One painted path, as the walk records it: its box in displayed points and how its segments run. */
 export interface PathMark {
@@ -186,29 +186,3 @@ const endsParagraph = (item: FigureText, items: ReadonlyArray<FigureText>): bool
     other.x < item.x + item.width && item.x < other.x + other.width &&
     item.y - other.y > 0 && item.y - other.y <= 1.6 * Math.max(item.height, other.height)
   )
-
-const mergeOverlapping = (boxes: ReadonlyArray<BBox>): Array<BBox> => {
-  const out: Array<BBox> = []
-  for (const box of boxes) {
-    let merged = box
-    for (let i = out.length - 1; i >= 0; i--) {
-      if (intersection(out[i]!, merged) > 0) {
-        merged = unite(out[i]!, merged)
-        out.splice(i, 1)
-      }
-    }
-    out.push(merged)
-  }
-  return out.length === boxes.length ? out : mergeOverlapping(out)
-}
-
-const touches = (a: BBox, b: BBox, gap: number): boolean =>
-  a[0] <= b[2] + gap && b[0] <= a[2] + gap && a[1] <= b[3] + gap && b[1] <= a[3] + gap
-
-const unite = (a: BBox, b: BBox): BBox =>
-  [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])]
-
-const area = (box: BBox): number => Math.max(0, box[2] - box[0]) * Math.max(0, box[3] - box[1])
-
-const intersection = (a: BBox, b: BBox): number =>
-  area([Math.max(a[0], b[0]), Math.max(a[1], b[1]), Math.min(a[2], b[2]), Math.min(a[3], b[3])])

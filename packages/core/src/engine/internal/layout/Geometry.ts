@@ -28,3 +28,34 @@ export const median = (values: ReadonlyArray<number>): number => {
 
 /** How much two boxes overlap horizontally, in points (negative: the gap between them). */
 export const overlapX = (a: BBox, b: BBox): number => Math.min(a[2], b[2]) - Math.max(a[0], b[0])
+
+/** The box around two boxes. */
+export const unite = (a: BBox, b: BBox): BBox =>
+  [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])]
+
+/** A box's area (0 for an empty or inverted box). */
+export const area = (box: BBox): number => Math.max(0, box[2] - box[0]) * Math.max(0, box[3] - box[1])
+
+/** The area two boxes share. */
+export const intersection = (a: BBox, b: BBox): number =>
+  area([Math.max(a[0], b[0]), Math.max(a[1], b[1]), Math.min(a[2], b[2]), Math.min(a[3], b[3])])
+
+/** Whether two boxes touch or lie within `gap` of each other, both ways. */
+export const touches = (a: BBox, b: BBox, gap: number): boolean =>
+  a[0] <= b[2] + gap && b[0] <= a[2] + gap && a[1] <= b[3] + gap && b[1] <= a[3] + gap
+
+/** Boxes that overlap replaced by the box around them, until none overlap. */
+export const mergeOverlapping = (boxes: ReadonlyArray<BBox>): Array<BBox> => {
+  const out: Array<BBox> = []
+  for (const box of boxes) {
+    let merged = box
+    for (let i = out.length - 1; i >= 0; i--) {
+      if (intersection(out[i]!, merged) > 0) {
+        merged = unite(out[i]!, merged)
+        out.splice(i, 1)
+      }
+    }
+    out.push(merged)
+  }
+  return out.length === boxes.length ? out : mergeOverlapping(out)
+}

@@ -21,7 +21,7 @@ import { inverse, type Rotation, rotatePoint } from "../ocr/orientation.js"
 // a caption (Figure.ts's rule) goes with the figure as its own block, so it bounds the figure like running text
 import { CAPTION } from "./Figure.js"
 import type { RawImage } from "../ocr/rgbImage.js"
-import type { BBox } from "./Geometry.js"
+import { area, type BBox, intersection, mergeOverlapping, touches, unite } from "./Geometry.js"
 
 /** A line OCR read, as far as figures care: its text and its box in the image's pixels. */
 export interface RasterLine {
@@ -164,7 +164,7 @@ const find = (grid: Grid, lines: ReadonlyArray<RasterLine>, width: number, heigh
   }
   const accept = (box: BBox) =>
     accepted(box, lines, evidence, grid, width, height, lineHeight) && !ruledTable(box, grid, rules, lines)
-  return banded(merged(regions), running, BAND_LINES * lineHeight, accept)
+  return banded(mergeOverlapping(regions), running, BAND_LINES * lineHeight, accept)
     .filter(accept)
     .sort((a, b) => a[1] - b[1] || a[0] - b[0])
 }
@@ -215,7 +215,7 @@ const banded = (
       j = i
     }
   }
-  return merged(out)
+  return mergeOverlapping(out)
 }
 
 /** The ink grid: per cell, whether it is ink, and whether that ink is text (under an OCR line). */
@@ -590,21 +590,6 @@ const cellsIn = (table: Int32Array, grid: Grid, box: BBox): number => {
   return at(r2, c2) - at(r1, c2) - at(r2, c1) + at(r1, c1)
 }
 
-const merged = (boxes: ReadonlyArray<BBox>): Array<BBox> => {
-  const out: Array<BBox> = []
-  for (const box of boxes) {
-    let next = box
-    for (let i = out.length - 1; i >= 0; i--) {
-      if (intersection(out[i]!, next) > 0) {
-        next = unite(out[i]!, next)
-        out.splice(i, 1)
-      }
-    }
-    out.push(next)
-  }
-  return out.length === boxes.length ? out : merged(out)
-}
-
 const grown = (box: BBox, by: number): BBox => [box[0] - by, box[1] - by, box[2] + by, box[3] + by]
 
 const side = (box: BBox): number => Math.min(box[2] - box[0], box[3] - box[1])
@@ -616,14 +601,3 @@ const containsCentre = (outer: BBox, inner: BBox): boolean => {
   const [x, y] = [(inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2]
   return x >= outer[0] && x <= outer[2] && y >= outer[1] && y <= outer[3]
 }
-
-const touches = (a: BBox, b: BBox, gap: number): boolean =>
-  a[0] <= b[2] + gap && b[0] <= a[2] + gap && a[1] <= b[3] + gap && b[1] <= a[3] + gap
-
-const unite = (a: BBox, b: BBox): BBox =>
-  [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])]
-
-const area = (box: BBox): number => Math.max(0, box[2] - box[0]) * Math.max(0, box[3] - box[1])
-
-const intersection = (a: BBox, b: BBox): number =>
-  area([Math.max(a[0], b[0]), Math.max(a[1], b[1]), Math.min(a[2], b[2]), Math.min(a[3], b[3])])
