@@ -1,129 +1,87 @@
 /**
  * Seed 001's API through real HTTP: an in-process server on a free port over SQLite and a local directory in a temp
- * folder, with a real Worker. Requests go through Node's fetch, FormData and Blob, as a client would send them.
+ * folder, with a real Worker (support/TestStack.ts). Requests go through Node's fetch, FormData and Blob, as a client
+ * would send them.
  *
  * The submissions go through the real PDF admission check, and the worker runs the real document pipeline, except
- * for files whose name asks for something else: `hold-*` stays processing until cancelled, `fail-*` fails, `layout-*`
- * also writes a layout PDF and images (which the pipeline does not produce yet). That gives every state a route can
- * meet (pending, processing, completed, failed, cancelled) on demand.
+ * for files whose name asks for something else (core's scenario handler): `hold-*` stays processing until cancelled,
+ * `fail-*` fails; and this suite's own `layout-*` also writes, after the pipeline, a layout PDF and images of known
+ * bytes over its outputs. That gives every state a route can meet (pending, processing, completed, failed,
+ * cancelled) on demand.
  */
-import { HttpServer } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
-import {
-  BlobStore,
-  DocumentHandler,
-  JobFailure,
-  JobFiles,
-  type JobHandler,
-  OcrEngine,
-  PdfAdmission,
-  PdfEngine,
-  Scriptorium,
-  Worker
-} from "@scriptorium/core"
+import { BlobStore, JobFiles, type JobHandler, OcrEngine, PdfEngine, Scriptorium, Worker } from "@scriptorium/core"
+import type { ScenarioServices } from "@scriptorium/core/testing"
 import { LocalBlobStore } from "@scriptorium/storage-local"
 import { SqliteJobStore } from "@scriptorium/store-sqlite"
 import { HttpTransport } from "@scriptorium/transport-http"
-import { Context, Effect, Layer, ManagedRuntime } from "effect"
+import { Effect, Layer } from "effect"
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import {
+  blob as pdf,
+  digitalPdf,
+  expectError as expectErrorShape,
+  json,
+  scenarios,
+  type Stack,
+  start,
+  terminal,
+  token
+} from "./support/TestStack.js"
 
 const corpus = join(import.meta.dirname, "../../../../shared/corpus")
-const digitalPdf = readFileSync(join(corpus, "pdfs-digital/docling_multi_page.pdf"))
 const encryptedPdf = readFileSync(join(corpus, "pdfs-real/issue6010_1.pdf"))
 const corruptPdf = readFileSync(join(corpus, "pdfs-real/bug1020226.pdf"))
 // one scanned page (core's DocumentHandler test reads the 8-page scanned book; here the route is what is tested)
 const scannedPdf = readFileSync(join(corpus, "pdfs-real/scan-bad.pdf"))
 
-const token = "s3cret-token"
 const maxUploadBytes = 2 * 1024 * 1024
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The stack
 
-/** The document pipeline, except for the files whose name asks for another state (see the module comment). */
-const handler: JobHandler<BlobStore | PdfEngine.PdfEngine | OcrEngine.OcrEngine> = (context) =>
+/** Writes a layout PDF (the uploaded paper itself) and four one-marker JPEGs as the job's outputs, known bytes. */
+const writeLayoutOutputs = (id: string) =>
   Effect.gen(function*() {
-    const name = context.job.filename
-    if (name.startsWith("hold-")) {
-      yield* context.setTotalPages(5)
-      yield* context.checkpoint(0)
-      return yield* Effect.never
-    }
-    if (name.startsWith("fail-")) {
-      return yield* new JobFailure({ message: "The page 1 could not be rendered.", retryable: false })
-    }
-    yield* DocumentHandler.handler(context)
-    if (name.startsWith("layout-")) {
-      const blobs = yield* BlobStore
-      const id = context.job.job_id
-      yield* blobs.put(yield* JobFiles.outputKey(id, "layout.pdf"), new Uint8Array(digitalPdf))
-      for (const image of ["10_0.jpg", "2_0.jpg", "0_1.jpg", "0_0.jpg"]) {
-        yield* blobs.put(yield* JobFiles.outputKey(id, `images/${image}`), new Uint8Array([0xff, 0xd8, 0xff, 0xd9]))
-      }
+    const blobs = yield* BlobStore
+    yield* blobs.put(yield* JobFiles.outputKey(id, "layout.pdf"), new Uint8Array(digitalPdf))
+    for (const image of ["10_0.jpg", "2_0.jpg", "0_1.jpg", "0_0.jpg"]) {
+      yield* blobs.put(yield* JobFiles.outputKey(id, `images/${image}`), new Uint8Array([0xff, 0xd8, 0xff, 0xd9]))
     }
   })
 
-const dataDir = mkdtempSync(join(tmpdir(), "scriptorium-http-"))
+/** The stack's scenario handler, plus this suite's own `layout-*` (see the module comment). */
+const handler: JobHandler<ScenarioServices> = (context) =>
+  Effect.zipRight(
+    scenarios.handler(context),
+    context.job.filename.startsWith("layout-") ? writeLayoutOutputs(context.job.job_id) : Effect.void
+  )
 
-const core = Layer.provideMerge(
-  Layer.merge(
-    Scriptorium.layer,
-    Worker.layer(handler, { concurrency: 2, pollMs: 100, leaseMs: 5_000, shutdownGraceMs: 200 })
-  ),
-  Layer.mergeAll(
-    SqliteJobStore.layer({ filename: join(dataDir, "jobs.db") }),
-    LocalBlobStore.layer({ root: join(dataDir, "blobs") }),
-    PdfAdmission.layer(),
-    OcrEngine.layer()
-  ).pipe(Layer.provideMerge(PdfEngine.layer()))
-)
-
-/** The API with AUTH_TOKEN set, as a Node handler (makeNodeHandler) to mount in a plain node:http server. */
-class SecuredHandler extends Context.Tag("test/SecuredHandler")<
-  SecuredHandler,
-  (req: IncomingMessage, res: ServerResponse) => void
->() {}
-
-const stack = Layer.merge(
-  HttpTransport.layer({ maxUploadBytes }).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
-  ),
-  Layer.scoped(SecuredHandler, HttpTransport.makeNodeHandler({ authToken: token, maxUploadBytes }))
-).pipe(Layer.provideMerge(core))
-
-const runtime = ManagedRuntime.make(stack)
+let stack: Stack
 /** The API without authentication, served by `HttpTransport.layer`. */
 let open = ""
-/** The same API with a token, mounted in a plain node:http server. */
+/** The same API with TestStack's `token`, mounted in a plain node:http server. */
 let secured = ""
-let securedServer: Server | undefined
+/** The stack's data folder: `jobs.db` and `blobs/`. */
+let dataDir = ""
 
 beforeAll(async () => {
-  const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))
-  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
-  open = `http://127.0.0.1:${address.port}`
-  const handler = await runtime.runPromise(SecuredHandler)
-  const server = createServer(handler)
-  securedServer = server
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  secured = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  stack = await start({ maxUploadBytes }, { handler, worker: { pollMs: 100 } })
+  open = stack.open
+  secured = stack.secured
+  dataDir = stack.dataDir
 })
 
 afterAll(async () => {
-  const server = securedServer
-  if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()))
-  await runtime.dispose()
+  await stack?.stop()
 })
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Helpers
-
-const pdf = (bytes: Uint8Array, type = "application/pdf") => new Blob([new Uint8Array(bytes)], { type })
 
 const form = (file: Blob, filename: string, field = "file") => {
   const body = new FormData()
@@ -133,8 +91,6 @@ const form = (file: Blob, filename: string, field = "file") => {
 
 const upload = (base: string, file: Blob, filename: string, headers: Record<string, string> = {}) =>
   fetch(`${base}/process_pdf`, { method: "POST", body: form(file, filename), headers })
-
-const json = async (response: Response) => (await response.json()) as Record<string, any>
 
 /** Submits a PDF under `filename` and returns its job id. */
 const submit = async (filename: string, base = open) => {
@@ -153,23 +109,11 @@ const waitFor = async (id: string, until: (job: Record<string, any>) => boolean,
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
-const terminal = (job: Record<string, any>) => ["completed", "failed", "cancelled"].includes(job.status)
 
-/** Checks an error answer: its status, `{ error, message, detail }` with one sentence, and its fields. */
-const expectError = async (
-  response: Response,
-  status: number,
-  error: string,
-  fields: Record<string, unknown> = {}
-) => {
-  expect(response.status).toBe(status)
-  expect(response.headers.get("content-type")).toContain("application/json")
-  const body = await json(response)
-  expect(body).toMatchObject({ error, ...fields })
-  expect(typeof body.message).toBe("string")
-  expect(body.message.length).toBeGreaterThan(10)
+/** TestStack's check of an error answer, and the seed's own: its message is one line. */
+const expectError = async (...answer: Parameters<typeof expectErrorShape>) => {
+  const body = await expectErrorShape(...answer)
   expect(body.message).not.toContain("\n")
-  expect(body.detail).toBe(body.message)
   return body
 }
 
@@ -316,7 +260,7 @@ describe("seed 001's routes", () => {
     const id = await submit("hold-cancel.pdf")
     await waitFor(id, (job) => job.status === "processing")
     // no seed route cancels without deleting: cancel through the facade the server runs on
-    await runtime.runPromise(Effect.flatMap(Scriptorium.Scriptorium, (s) => s.cancel(id)))
+    await stack.run(Effect.flatMap(Scriptorium.Scriptorium, (s) => s.cancel(id)))
     expect((await waitFor(id, terminal)).status).toBe("cancelled")
     for (const route of ["markdown", "markdown_det", "layout_pdf", "images", "images/0_0.jpg"]) {
       await expectError(await fetch(`${open}/result/${id}/${route}`), 409, "JobCancelled", { job_id: id })
@@ -638,7 +582,7 @@ describe("toNodeHandler", () => {
           LocalBlobStore.layer({ root: join(dir, "blobs") }),
           PdfEngine.layer(),
           // the engine the file's runtime already built (loading the models again would cost half a second)
-          Layer.effect(OcrEngine.OcrEngine, Effect.promise(() => runtime.runPromise(OcrEngine.OcrEngine)))
+          Layer.effect(OcrEngine.OcrEngine, Effect.promise(() => stack.run(OcrEngine.OcrEngine)))
         )
       )
     )

@@ -1,20 +1,12 @@
 /**
  * WsTransport on a real node:http server on a free port, over SQLite and a local folder in a temp dir, with a real
- * Worker in this process running the real document pipeline on a corpus PDF. Files whose name asks for it take
- * another path: `hold-*` reads 5 pages' worth of progress (2 pages done) then stays processing until cancelled,
- * `fail-*` fails for good. Clients are real `ws` sockets; the server requires a token.
+ * Worker in this process running core's scenario handler: the real document pipeline on a corpus PDF, except for
+ * files whose name asks for another course. Here `hold-*` reads 5 pages' worth of progress (2 pages done) then stays
+ * processing until cancelled, `fail-*` fails for good. Clients are real `ws` sockets; the server requires a token.
  */
 import { Job } from "@scriptorium/api"
-import {
-  DocumentHandler,
-  JobFailure,
-  type JobHandler,
-  OcrEngine,
-  PdfAdmission,
-  PdfEngine,
-  Scriptorium,
-  Worker
-} from "@scriptorium/core"
+import { Scriptorium } from "@scriptorium/core"
+import { makeScenarioHandler, scenarioEngine } from "@scriptorium/core/testing"
 import { LocalBlobStore } from "@scriptorium/storage-local"
 import { SqliteJobStore } from "@scriptorium/store-sqlite"
 import { Context, Effect, Layer, ManagedRuntime, Schema } from "effect"
@@ -29,31 +21,15 @@ const digitalPdf = new Uint8Array(readFileSync(join(corpus, "pdfs-digital/doclin
 const token = "ws-s3cret"
 const auth = { authorization: `Bearer ${token}` }
 
-const handler: JobHandler<any> = (context) =>
-  Effect.gen(function*() {
-    const name = context.job.filename
-    if (name.startsWith("hold-")) {
-      yield* context.setTotalPages(5)
-      yield* context.checkpoint(0)
-      yield* context.checkpoint(1)
-      return yield* Effect.never
-    }
-    if (name.startsWith("fail-")) {
-      return yield* new JobFailure({ message: "The page 1 could not be rendered.", retryable: false })
-    }
-    yield* DocumentHandler.handler(context)
-  })
-
 const dataDir = mkdtempSync(join(tmpdir(), "scriptorium-ws-"))
-const core = Layer.provideMerge(
-  Layer.merge(Scriptorium.layer, Worker.layer(handler, { concurrency: 2, pollMs: 50, leaseMs: 5_000, shutdownGraceMs: 200 })),
-  Layer.mergeAll(
+const core = scenarioEngine(
+  Layer.merge(
     SqliteJobStore.layer({ filename: join(dataDir, "jobs.db") }),
-    LocalBlobStore.layer({ root: join(dataDir, "blobs") }),
-    PdfAdmission.layer(),
-    OcrEngine.layer()
-  ).pipe(Layer.provideMerge(PdfEngine.layer()))
+    LocalBlobStore.layer({ root: join(dataDir, "blobs") })
+  ),
+  makeScenarioHandler({ heldAfter: 2 }).handler
 )
+
 class Server extends Context.Tag("test/Server")<Server, Served>() {}
 const runtime = ManagedRuntime.make(Layer.scoped(Server, serve({ authToken: token })).pipe(Layer.provideMerge(core)))
 

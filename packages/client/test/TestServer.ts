@@ -2,13 +2,14 @@
  * A real Scriptorium server for the client's tests, in this process on a free port: SQLite and a local blob folder
  * in a temp dir, a real Worker, and the HTTP API (HttpTransport.layer), optionally with the WebSocket transport.
  *
- * The worker runs the real document pipeline, except for files whose name asks for another behaviour: `hold-*`
- * stays processing (page 1 of 5 done) until cancelled, `fail-*` fails, `slow-*` processes 4 pages 300 ms apart.
- * That gives every state a client can meet, on demand.
+ * The worker runs core's scenario handler (`@scriptorium/core/testing`): the real document pipeline, except for files
+ * whose name asks for another course. Here `hold-*` stays processing (page 1 of 5 done) until cancelled, `fail-*`
+ * fails, and `slow-*` processes `slowPages` pages 300 ms apart without the pipeline. That gives every state a client
+ * can meet, on demand.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { DocumentHandler, JobFailure, type JobHandler, OcrEngine, PdfAdmission, PdfEngine, Scriptorium, Worker }
-  from "@scriptorium/core"
+import { Scriptorium } from "@scriptorium/core"
+import { makeScenarioHandler, scenarioEngine } from "@scriptorium/core/testing"
 import { LocalBlobStore } from "@scriptorium/storage-local"
 import { SqliteJobStore } from "@scriptorium/store-sqlite"
 import { HttpTransport, type HttpTransportConfig } from "@scriptorium/transport-http"
@@ -25,33 +26,10 @@ export const corpus = join(import.meta.dirname, "../../../../shared/corpus")
 /** A born-digital paper of 5 pages. */
 export const paper = new Uint8Array(readFileSync(join(corpus, "pdfs-digital/docling_multi_page.pdf")))
 
-/** Pages of a `slow-*` job, and the time each takes. */
+/** Pages of a `slow-*` job. */
 export const slowPages = 4
-const slowPageMs = 300
 
-const handler: JobHandler<PdfEngine.PdfEngine | OcrEngine.OcrEngine | import("@scriptorium/core").BlobStore> = (
-  context
-) =>
-  Effect.gen(function*() {
-    const name = context.job.filename
-    if (name.startsWith("hold-")) {
-      yield* context.setTotalPages(5)
-      yield* context.checkpoint(0)
-      return yield* Effect.never
-    }
-    if (name.startsWith("fail-")) {
-      return yield* new JobFailure({ message: "The page 1 could not be rendered.", retryable: false })
-    }
-    if (name.startsWith("slow-")) {
-      yield* context.setTotalPages(slowPages)
-      for (let page = 0; page < slowPages; page++) {
-        yield* Effect.sleep(slowPageMs)
-        yield* context.checkpoint(page)
-      }
-      return
-    }
-    yield* DocumentHandler.handler(context)
-  })
+const scenarios = makeScenarioHandler({ slow: { _tag: "PacedPages", pages: slowPages, pageMs: 300 } })
 
 /** How to start the test server. */
 export interface TestServerOptions {
@@ -86,17 +64,12 @@ export const startServer = async (options: TestServerOptions = {}): Promise<Test
     server = created
     return created
   }
-  const core = Layer.provideMerge(
+  const core = scenarioEngine(
     Layer.merge(
-      Scriptorium.layer,
-      Worker.layer(handler, { concurrency: 2, pollMs: 50, leaseMs: 5_000, shutdownGraceMs: 200 })
-    ),
-    Layer.mergeAll(
       SqliteJobStore.layer({ filename: join(dataDir, "jobs.db") }),
-      LocalBlobStore.layer({ root: join(dataDir, "blobs") }),
-      PdfAdmission.layer(),
-      OcrEngine.layer()
-    ).pipe(Layer.provideMerge(PdfEngine.layer()))
+      LocalBlobStore.layer({ root: join(dataDir, "blobs") })
+    ),
+    scenarios.handler
   )
   const config: HttpTransportConfig = {
     authToken: options.token,

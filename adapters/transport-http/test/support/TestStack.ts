@@ -1,28 +1,16 @@
 /**
- * The real stack the /v1 and SSE tests run against: SQLite and a local blob directory in a temp folder, the real PDF
- * admission check, a real Worker running the real document pipeline, and the HTTP API served on a free port
- * (`HttpTransport.layer`), plus the same API with a bearer token mounted in a plain node:http server
- * (`makeNodeHandler`).
+ * The real stack the /v1, SSE and seed-route tests run against: SQLite and a local blob directory in a temp folder,
+ * the real PDF admission check, a real Worker running core's scenario handler (the real document pipeline, or another
+ * course on demand by file name: `hold-*`, `fail-*`, `slow-*`; see ScenarioHandler in `@scriptorium/core/testing`),
+ * and the HTTP API served on a free port (`HttpTransport.layer`), plus the same API with a bearer token mounted in a
+ * plain node:http server (`makeNodeHandler`).
  *
- * A file's name can ask the worker for another state, so every state is available on demand:
- * - `hold-*` stays processing (5 pages, page 1 done) and ticks a counter every 20 ms until interrupted (`ticks`), so
- *   a test can see when its work stopped;
- * - `fail-*` fails for good;
- * - `slow-*` waits 1.5 s, then runs the pipeline.
+ * Here a `hold-*` job holds with page 1 of 5 done, and a `slow-*` job waits 1.5 s, then runs the pipeline.
  */
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import {
-  type BlobStore,
-  DocumentHandler,
-  JobFailure,
-  type JobHandler,
-  OcrEngine,
-  PdfAdmission,
-  PdfEngine,
-  Scriptorium,
-  Worker
-} from "@scriptorium/core"
+import { type JobHandler, type OcrEngine, Scriptorium, type WorkerConfig } from "@scriptorium/core"
+import { makeScenarioHandler, scenarioEngine, type ScenarioServices } from "@scriptorium/core/testing"
 import { LocalBlobStore } from "@scriptorium/storage-local"
 import { SqliteJobStore } from "@scriptorium/store-sqlite"
 import { HttpTransport, type HttpTransportConfig } from "@scriptorium/transport-http"
@@ -45,35 +33,11 @@ export const shortPdf = readFileSync(join(corpus, "pdfs-digital/docling_code_and
 /** The token of the secured server. */
 export const token = "s3cret-token"
 
-/** How a `hold-*` job's work goes: ticks while it runs, and when it was interrupted. */
-export interface HoldProgress {
-  ticks: number
-  stoppedAt: number | undefined
-}
+/** The handler of every stack this file starts (unless `start` is given another). */
+export const scenarios = makeScenarioHandler({ slow: { _tag: "LateStart", ms: 1_500 } })
 
-/** Each `hold-*` job's progress, by job id. */
-export const holds = new Map<string, HoldProgress>()
-
-const handler: JobHandler<BlobStore | PdfEngine.PdfEngine | OcrEngine.OcrEngine> = (context) =>
-  Effect.gen(function*() {
-    const name = context.job.filename
-    if (name.startsWith("hold-")) {
-      yield* context.setTotalPages(5)
-      yield* context.checkpoint(0)
-      const progress: HoldProgress = { ticks: 0, stoppedAt: undefined }
-      holds.set(context.job.job_id, progress)
-      return yield* Effect.sync(() => progress.ticks++).pipe(
-        Effect.zipRight(Effect.sleep("20 millis")),
-        Effect.forever,
-        Effect.onInterrupt(() => Effect.sync(() => progress.stoppedAt = Date.now()))
-      )
-    }
-    if (name.startsWith("fail-")) {
-      return yield* new JobFailure({ message: "The page 1 could not be rendered.", retryable: false })
-    }
-    if (name.startsWith("slow-")) yield* Effect.sleep("1500 millis")
-    yield* DocumentHandler.handler(context)
-  })
+/** Each `hold-*` job's progress (ticks, and when it was interrupted), by job id. */
+export const holds = scenarios.holds
 
 class SecuredHandler extends Context.Tag("test/SecuredHandler")<
   SecuredHandler,
@@ -82,29 +46,35 @@ class SecuredHandler extends Context.Tag("test/SecuredHandler")<
 
 /** A running stack. */
 export interface Stack {
+  /** The temp folder of the stack's data: `jobs.db` and `blobs/`. */
+  readonly dataDir: string
   /** The API without authentication. */
   readonly open: string
   /** The same API, requiring `Authorization: Bearer ${token}`, with the default configuration otherwise. */
   readonly secured: string
   /** Runs an effect with the stack's services (the facade, to drive a job from the side). */
-  readonly run: <A, E>(effect: Effect.Effect<A, E, Scriptorium.Scriptorium>) => Promise<A>
+  readonly run: <A, E>(effect: Effect.Effect<A, E, Scriptorium.Scriptorium | OcrEngine.OcrEngine>) => Promise<A>
   readonly stop: () => Promise<void>
 }
 
+/** What a suite may change in the stack beside the open API's configuration. */
+export interface StackOptions {
+  /** The worker's handler; default `scenarios.handler`. */
+  readonly handler?: JobHandler<ScenarioServices>
+  /** Worker settings over core's `scenarioWorker`. */
+  readonly worker?: WorkerConfig
+}
+
 /** Starts the stack; `config` is the open API's configuration. */
-export const start = async (config: HttpTransportConfig): Promise<Stack> => {
+export const start = async (config: HttpTransportConfig, options: StackOptions = {}): Promise<Stack> => {
   const dataDir = mkdtempSync(join(tmpdir(), "scriptorium-v1-"))
-  const core = Layer.provideMerge(
+  const core = scenarioEngine(
     Layer.merge(
-      Scriptorium.layer,
-      Worker.layer(handler, { concurrency: 2, pollMs: 50, leaseMs: 5_000, shutdownGraceMs: 200 })
-    ),
-    Layer.mergeAll(
       SqliteJobStore.layer({ filename: join(dataDir, "jobs.db") }),
-      LocalBlobStore.layer({ root: join(dataDir, "blobs") }),
-      PdfAdmission.layer(),
-      OcrEngine.layer()
-    ).pipe(Layer.provideMerge(PdfEngine.layer()))
+      LocalBlobStore.layer({ root: join(dataDir, "blobs") })
+    ),
+    options.handler ?? scenarios.handler,
+    options.worker
   )
   const stack = Layer.merge(
     HttpTransport.layer(config).pipe(
@@ -121,6 +91,7 @@ export const start = async (config: HttpTransportConfig): Promise<Stack> => {
   const server: Server = createServer(await runtime.runPromise(SecuredHandler))
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   return {
+    dataDir,
     open: `http://127.0.0.1:${address.port}`,
     secured: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     run: (effect) => runtime.runPromise(effect),
