@@ -166,6 +166,19 @@ describe("TextLayout", () => {
     expect(regions.flat().map((i) => i.text)).toEqual([...rows.map(([label]) => label), ...words])
   })
 
+  it("takes a receipt's total printed large for a line of it, not a heading; its shop's name stays its title", () => {
+    const blocks = TextLayout.blocks([
+      item("KEDAI MAKAN ALI", 20, 60, 18),
+      item("Teh tarik 3.20", 20, 100),
+      item("Roti canai x2 4.00", 20, 114),
+      item("TOTAL 7.20", 20, 136, 18),
+      item("Please come again", 20, 170)
+    ])
+    expect(blocks.map((b) => b.type === "title" || b.type === "section_header" ? b.text : undefined).filter(Boolean))
+      .toEqual(["KEDAI MAKAN ALI"])
+    expect(blocks.map((b) => b.text)).toContain("TOTAL 7.20")
+  })
+
   it("keeps a running header on one line instead of cutting it into columns", () => {
     const blocks = TextLayout.blocks([
       item("254", 47, 71, 8),

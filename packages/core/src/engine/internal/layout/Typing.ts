@@ -137,11 +137,15 @@ const sizeLevel = (group: Group, body: number): number => {
 
 /**
  * Text a heading can have: letters; no sentence ending inside it or comma at its end; not a list of authors (three
- * commas, or the marks of their affiliations), an e-mail address or a web address.
+ * commas, or the marks of their affiliations), an e-mail address or a web address; no amount at its end (a receipt's
+ * "TOTAL 11.60", printed large, is a line of the receipt, not a section).
  */
 const isHeadingText = (text: string): boolean =>
-  /\p{L}/u.test(text) && !/[,;]$/.test(text) && !/\p{Ll}{2}[.!?]\s+\p{Lu}/u.test(text) &&
+  /\p{L}/u.test(text) && !/[,;]$/.test(text) && !/\p{Ll}{2}[.!?]\s+\p{Lu}/u.test(text) && !AMOUNT_END.test(text) &&
   (text.match(/,/g) ?? []).length < 3 && !/[†‡∗*@]|:\/\/|www\.|\w\.(?:com|org|net|edu|gov)\b/.test(text)
+
+/** An amount at the end of a line: digits, a decimal point or comma, two digits. */
+const AMOUNT_END = /\d[.,]\d{2}\s*$/
 
 /** A numbered heading's level is its number's depth ("3.2" is 2); an unnumbered one keeps its size's. */
 const headingLevel = (text: string, bySize: number): number => {
