@@ -34,6 +34,7 @@ import { Chunk, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import { type BlobError, BlobStore, readBytes, readText } from "./BlobStore.js"
 import * as ImageInput from "./engine/ImageInput.js"
 import * as Figure from "./engine/internal/layout/Figure.js"
+import { area, intersection } from "./engine/internal/layout/Geometry.js"
 import { rasterFigures, turnBox } from "./engine/internal/layout/RasterFigures.js"
 import { rasterRules } from "./engine/internal/layout/RasterRules.js"
 import * as LayoutEngine from "./engine/LayoutEngine.js"
@@ -307,12 +308,8 @@ const recognizePage = (
   )
 
 /** Whether two boxes show one picture: they overlap by half the smaller of them or more. */
-const samePlace = (a: TextLayout.BBox, b: TextLayout.BBox): boolean => {
-  const overlap = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])) *
-    Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]))
-  const size = (box: TextLayout.BBox) => (box[2] - box[0]) * (box[3] - box[1])
-  return overlap >= 0.5 * Math.min(size(a), size(b))
-}
+const samePlace = (a: TextLayout.BBox, b: TextLayout.BBox): boolean =>
+  intersection(a, b) >= 0.5 * Math.min(area(a), area(b))
 
 /** A page as markdown with each block annotated (render/MarkdownDet, which documents the format). */
 export { detMarkdown }

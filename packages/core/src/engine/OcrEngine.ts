@@ -48,7 +48,7 @@ import {
   type Rotation,
   upsideDown
 } from "./internal/ocr/orientation.js"
-import { loadSession, sessionOptions } from "./internal/ocr/modelSession.js"
+import { loadSession, modelSource, sessionOptions } from "./internal/ocr/modelSession.js"
 import { readingOrder } from "./internal/ocr/readingOrder.js"
 import { REC_HEIGHT, type ReadPart, type ReadRequest, readStrip, run as runModel } from "./internal/ocr/recogniser.js"
 import { type RawImage, type RgbImage, toRgb } from "./internal/ocr/rgbImage.js"
@@ -222,15 +222,23 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
     const minConfidence = config.minConfidence ?? 0.5
     const fuseGraphs = config.fuseGraphs ?? true
     const options = sessionOptions(threads)
-    const load = (path: string, stage: string) =>
+    const source = (path: string, stage: string) =>
+      Effect.try({
+        try: () => modelSource(path, fuseGraphs),
+        catch: (e) => new OcrRuntimeError({ stage, reason: messageOf(e) })
+      })
+    const load = (model: string | Uint8Array, stage: string) =>
       Effect.acquireRelease(
         Effect.tryPromise({
-          try: () => loadSession(path, fuseGraphs, options),
+          try: () => loadSession(model, options),
           catch: (e) => new OcrRuntimeError({ stage, reason: messageOf(e) })
         }),
         (session) => Effect.ignore(Effect.tryPromise(() => session.release()))
       )
-    const recModelPath = config.recModelPath ?? defaults.rec
+    const loadFile = (path: string, stage: string) => Effect.flatMap(source(path, stage), (model) => load(model, stage))
+    const recStage = "loading the recognition model"
+    // rewritten once, for this thread's session and the recogniser threads'
+    const recModel = yield* source(config.recModelPath ?? defaults.rec, recStage)
     const dictionaryPath = config.dictionaryPath ?? defaults.dictionary
     const settings = { recMinWidth, wordSpaceGap, wordSpaceRatio }
     // the other threads a page's strips are read on (lineThreads - 1), each with the recognition model alone; they
@@ -239,14 +247,14 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
       Effect.sync(() =>
         Array.from(
           { length: Math.max(1, config.lineThreads ?? 1) - 1 },
-          () => startRecThread({ recModelPath, dictionaryPath, fuseGraphs, settings })
+          () => startRecThread({ recModel, dictionaryPath, settings })
         )
       ),
       (threads) => Effect.promise(() => Promise.all(threads.map((t) => t.stop())))
     )
-    const det = yield* load(config.detModelPath ?? defaults.det, "loading the detection model")
-    const rec = yield* load(recModelPath, "loading the recognition model")
-    const cls = yield* load(config.clsModelPath ?? defaults.cls, "loading the text-direction classifier")
+    const det = yield* loadFile(config.detModelPath ?? defaults.det, "loading the detection model")
+    const rec = yield* load(recModel, recStage)
+    const cls = yield* loadFile(config.clsModelPath ?? defaults.cls, "loading the text-direction classifier")
     const orientationDefault = config.orientation ?? true
     const classes = yield* Effect.try({
       try: () => ctcClasses(readFileSync(dictionaryPath, "utf8")),

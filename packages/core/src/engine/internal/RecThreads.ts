@@ -14,9 +14,9 @@ import type { ReadPart, ReadRequest, ReadSettings } from "./ocr/recogniser.js"
 
 /** What a recogniser thread loads. */
 export interface RecThreadConfig {
-  readonly recModelPath: string
+  /** The recognition model as the engine loads it (ocr/modelSession's `modelSource`: rewritten once, shared). */
+  readonly recModel: string | Uint8Array
   readonly dictionaryPath: string
-  readonly fuseGraphs: boolean
   readonly settings: ReadSettings
 }
 

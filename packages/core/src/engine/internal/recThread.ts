@@ -15,7 +15,7 @@ const config = workerData as RecThreadConfig
 const reply = (message: RecThreadReply) => port.postMessage(message)
 
 const model = Promise.all([
-  loadSession(config.recModelPath, config.fuseGraphs, sessionOptions(1)),
+  loadSession(config.recModel, sessionOptions(1)),
   ctcClasses(readFileSync(config.dictionaryPath, "utf8"))
 ])
 model.then(

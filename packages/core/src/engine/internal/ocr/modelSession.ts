@@ -1,6 +1,7 @@
 /**
  * Loading a model into an onnxruntime session, with its graph rewritten first (graphFusion.ts) unless told not to:
- * one way for the OCR engine and the recogniser threads to build their sessions, so both run the same graph.
+ * one way for the OCR engine and the recogniser threads to build their sessions, so both run the same graph. The
+ * rewrite is done once (`modelSource`) and its bytes handed to every session that runs the model.
  */
 import { readFileSync } from "node:fs"
 import * as ort from "onnxruntime-node"
@@ -15,17 +16,24 @@ export const sessionOptions = (threads: number): ort.InferenceSession.SessionOpt
   graphOptimizationLevel: "all"
 })
 
-/** A session for the model at `path`; a graph with nothing to rewrite (or with external data) loads as it is. */
-export const loadSession = async (
-  path: string,
-  fuse: boolean,
-  options: ort.InferenceSession.SessionOptions
-): Promise<ort.InferenceSession> => {
-  if (!fuse) return ort.InferenceSession.create(path, options)
+/**
+ * The model at `path` as a session is to load it: its rewritten graph's bytes, or the path itself when `fuse` is
+ * off or there is nothing to rewrite (or the model keeps its weights in other files). Throws when the file cannot be
+ * read or parsed.
+ */
+export const modelSource = (path: string, fuse: boolean): string | Uint8Array => {
+  if (!fuse) return path
   const fused = fuseGraph(new Uint8Array(readFileSync(path)))
-  const rewritten = Object.values(fused.rewrites).some((n) => n > 0)
-  if (!rewritten) return ort.InferenceSession.create(path, options)
-  return ort.InferenceSession.create(fused.bytes, options).catch((e: unknown) => {
-    throw new Error(`the rewritten graph (fuseGraphs: false loads the file unchanged): ${messageOf(e)}`)
-  })
+  return Object.values(fused.rewrites).some((n) => n > 0) ? fused.bytes : path
 }
+
+/** A session for a model from `modelSource`. */
+export const loadSession = (
+  source: string | Uint8Array,
+  options: ort.InferenceSession.SessionOptions
+): Promise<ort.InferenceSession> =>
+  typeof source === "string"
+    ? ort.InferenceSession.create(source, options)
+    : ort.InferenceSession.create(source, options).catch((e: unknown) => {
+      throw new Error(`the rewritten graph (fuseGraphs: false loads the file unchanged): ${messageOf(e)}`)
+    })
