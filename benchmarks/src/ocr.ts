@@ -30,7 +30,8 @@
  *   either way). `user_defined_dpi` is 150 for the PDF pages (the receipts' is unknown: tesseract estimates it).
  *   It reads a PPM of the page's pixels (parsing it is in its time).
  * - Scriptorium's OcrEngine (PP-OCRv4 on onnxruntime-node), in process: `maxConcurrentPages 2, intraOpNumThreads 1`
- *   and `maxConcurrentPages 1, intraOpNumThreads 1, lineThreads 2` (a page's lines read on 2 threads); also (throughput only) 2 worker threads each with an
+ *   and `maxConcurrentPages 2, intraOpNumThreads 1, lineThreads 2` (a page's lines read on 2 threads, two pages in
+ *   flight: the standalone server's setting); also (throughput only) 2 worker threads each with an
  *   OcrEngine of its own (`1, 1`: `internal/OcrWorker.ts`), a layout core does not offer, to measure what inference
  *   off the main thread would give.
  * - The text layer (throughput only): the same PDF pages through PdfEngine (`page`, pdf.js threads, its defaults)
@@ -145,7 +146,7 @@ const engines: Record<EngineId, { readonly label: string; readonly configuration
   "ours-2x1": { label: "Scriptorium OcrEngine", configuration: "maxConcurrentPages 2, intraOpNumThreads 1" },
   "ours-lines": {
     label: "Scriptorium OcrEngine",
-    configuration: "maxConcurrentPages 1, intraOpNumThreads 1, lineThreads 2"
+    configuration: "maxConcurrentPages 2, intraOpNumThreads 1, lineThreads 2"
   },
   "ours-threads": {
     label: "Scriptorium OcrEngine in 2 worker threads ¹",
@@ -156,7 +157,7 @@ const engines: Record<EngineId, { readonly label: string; readonly configuration
 
 const ourConfigs: Record<"ours-2x1" | "ours-lines", OcrEngine.OcrEngineConfig> = {
   "ours-2x1": { maxConcurrentPages: 2, intraOpNumThreads: 1 },
-  "ours-lines": { maxConcurrentPages: 1, intraOpNumThreads: 1, lineThreads: 2 }
+  "ours-lines": { maxConcurrentPages: 2, intraOpNumThreads: 1, lineThreads: 2 }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
  * | AUTH_TOKEN | (unset) | when set, requests need `Authorization: Bearer <token>` (except /health, /docs) |
  * | MAX_UPLOAD_MB | 100 | the largest upload accepted, in MB |
  * | WORKER_CONCURRENCY | 1 | jobs processed at once by this process (0: none, an API-only server) |
- * | OCR_THREADS | 1 | OCR engines, each in a worker thread reading one page at a time (about 0.5-0.8 GB each) |
+ * | OCR_THREADS | 1 | OCR engines, each in a worker thread reading two pages at once (about 0.6-1 GB each) |
  * | OCR_LINE_THREADS | 2 | threads each engine reads a page's lines on (a page takes about 0.6 of the time on 2; about 0.1 GB each beyond the first) |
  * | JOB_TIMEOUT_SECONDS | 600 | a job running longer than this fails |
  * | LEASE_SECONDS | 30 | how long a crashed server's jobs wait before another worker takes them over |

@@ -37,9 +37,12 @@ export const storageLayer = (config: ServerConfig) =>
     LocalBlobStore.layer({ root: join(config.dataDir, "blobs") })
   )
 
-/** The OCR engines, in worker threads so that reading a page never holds the event loop. */
+/**
+ * The OCR engines, in worker threads so that reading a page never holds the event loop; each reads two pages at once,
+ * so its line threads read one page's lines while it detects the next.
+ */
 const ocrLayer = (config: ServerConfig): Layer.Layer<OcrEngine.OcrEngine> =>
-  OcrThreads.layer({ threads: config.ocrThreads, lineThreads: config.ocrLineThreads })
+  OcrThreads.layer({ threads: config.ocrThreads, lineThreads: config.ocrLineThreads, maxConcurrentPages: 2 })
 
 /** The facade with the PDF admission check, and (unless WORKER_CONCURRENCY is 0) a Worker running the pipeline. */
 export const coreLayer = (config: ServerConfig) => {

@@ -2,8 +2,9 @@
  * DocumentHandler: the JobHandler that turns an uploaded PDF into markdown. It opens the file with the PdfEngine,
  * records the page count, then takes the pages in order: text layer, blocks in reading order, markdown, stored as the
  * page's checkpoint (`pages/{page}/page.json`) before the page is checkpointed, so a resumed attempt skips it.
- * Reading runs one page ahead: the PDF's thread reads (and, for OCR, renders) the next page while the current one is
- * recognised and stored.
+ * Reading runs one page ahead: the PDF's thread reads (and, for OCR, renders) the next page while the current ones are
+ * recognised and stored, PAGES_AT_ONCE at a time (an OCR engine that reads two pages at once keeps a second core
+ * busy while it detects a page; one that reads one at a time has the next page waiting).
  *
  * Each page is routed (PageRouting, under the job's `ocr` option) and its route kept in its result: a page routed to
  * OCR (scanned, image-only, invisible or garbage text layer) is rendered (`renderPage`, 150 DPI) and read by the
@@ -357,6 +358,9 @@ const missingFile = (e: BlobNotFound): string =>
     ? "The job's uploaded file is missing from storage (deleted or lost); submit the file again."
     : e.message
 
+/** Pages recognised, laid out and stored at once (see the module's comment). */
+const PAGES_AT_ONCE = 2
+
 /** Opens the input, records the page count, and stores every page not done before; returns the page count. */
 const readPages = (context: JobContext, blobs: BlobStore) =>
   Effect.gen(function*() {
@@ -372,8 +376,8 @@ const readPages = (context: JobContext, blobs: BlobStore) =>
     yield* context.setTotalPages(pdf.pageCount)
     const layout = yield* LayoutEngine.current
     const todo = Array.from({ length: pdf.pageCount }, (_, page) => page).filter((page) => !context.done.has(page))
-    // two stages, one page apart: the PDF's thread reads (and renders) the next page while this one is recognised,
-    // laid out and stored; at most three pages are in hand at once
+    // two stages, one page apart: the PDF's thread reads (and renders) the next page while these are recognised,
+    // laid out and stored (each checkpointed as it is done); at most PAGES_AT_ONCE + 2 pages are in hand at once
     yield* Stream.fromIterable(todo).pipe(
       Stream.mapEffect((page) => readPdfPage(pdf, page, mode, layout)),
       Stream.buffer({ capacity: 1 }),
@@ -387,8 +391,7 @@ const readPages = (context: JobContext, blobs: BlobStore) =>
           const result = yield* withFigures(blobs, jobId, recognized.result, figures, recognized.rotation)
           yield* blobs.put(yield* JobFiles.pageKey(jobId, read.result.page, PAGE_FILE), encodePage(result))
           yield* context.checkpoint(read.result.page)
-        })
-      ),
+        }), { concurrency: PAGES_AT_ONCE }),
       Stream.runDrain
     )
     return pdf.pageCount
@@ -473,8 +476,8 @@ const readImagePages = (
     const filename = context.job.filename
     const info = yield* ImageInput.inspect(bytes, filename)
     yield* context.setTotalPages(info.pages)
-    for (let page = 0; page < info.pages; page++) {
-      if (context.done.has(page)) continue
+    const todo = Array.from({ length: info.pages }, (_, page) => page).filter((page) => !context.done.has(page))
+    yield* Effect.forEach(todo, (page) => Effect.gen(function*() {
       const route = PageRouting.imageRoute(format, mode)
       let result: PageResult
       if (route.decision === "ocr") {
@@ -487,7 +490,7 @@ const readImagePages = (
       }
       yield* blobs.put(yield* JobFiles.pageKey(jobId, page, PAGE_FILE), encodePage(result))
       yield* context.checkpoint(page)
-    }
+    }), { concurrency: PAGES_AT_ONCE, discard: true })
     return info.pages
   })
 

@@ -1,6 +1,7 @@
 /**
  * The OCR engine in worker threads: the same text as the in-process engine on a real receipt, typed errors across
- * the thread boundary, two pages read at once on two threads, and the event loop free while a page is read.
+ * the thread boundary, three pages read at once on two threads (one of them reading two), and the event loop free
+ * while pages are read.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { ImageInput, OcrEngine, OcrThreads } from "@scriptorium/core"
@@ -18,8 +19,9 @@ describe("OcrThreads", () => {
       const inProcess = yield* OcrEngine.make()
       const expected = yield* inProcess.recognize(image)
 
-      // each thread reads its pages' lines on a second thread of its own (lineThreads): still the same text
-      const threaded = yield* OcrThreads.make({ threads: 2, lineThreads: 2 })
+      // each thread reads its pages' lines on a second thread of its own (lineThreads), up to two pages at once (as
+      // the server's does): still the same text
+      const threaded = yield* OcrThreads.make({ threads: 2, lineThreads: 2, maxConcurrentPages: 2 })
       // the longest pause of the event loop while two pages are read in the threads
       let last = performance.now()
       let longest = 0
@@ -29,12 +31,15 @@ describe("OcrThreads", () => {
         last = now
       }, 10)
       const second = yield* ImageInput.decodePage(receipt("sroie_032.jpg"), "sroie_032.jpg", 0)
-      const [page, other] = yield* Effect.all([threaded.recognize(image), threaded.recognize(second)], {
-        concurrency: 2
-      })
+      const [page, other, again] = yield* Effect.all(
+        [threaded.recognize(image), threaded.recognize(second), threaded.recognize(image)],
+        { concurrency: 3 }
+      )
       clearInterval(timer)
-      expect(page.text).toBe(expected.text)
-      expect(page.lines.map((l) => l.box)).toEqual(expected.lines.map((l) => l.box))
+      for (const read of [page, again]) {
+        expect(read.text).toBe(expected.text)
+        expect(read.lines.map((l) => l.box)).toEqual(expected.lines.map((l) => l.box))
+      }
       expect(other.lines.length).toBeGreaterThan(10)
       // the in-process engine holds the loop for a whole detection (hundreds of ms); the threads never do
       expect(longest).toBeLessThan(150)

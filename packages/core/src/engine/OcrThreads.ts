@@ -5,7 +5,8 @@
  * detection): HTTP requests, heartbeats and the change feed wait meanwhile. In threads they don't, and two threads
  * read two pages at once on two cores (an in-process engine cannot: its runs are serial on the one thread).
  *
- * Each thread reads one page at a time; a page waits for a free thread. The image is copied to the thread (the
+ * Each thread reads up to `maxConcurrentPages` pages at once, and a page goes to the least busy thread or waits for
+ * room. The image is copied to the thread (the
  * caller keeps its pixels). A thread that dies (out of memory, a crash in the runtime) fails the page it was reading
  * with an OcrRuntimeError and is replaced on the next request; the models load again then. Memory: each thread holds
  * its own models and buffers (about 400 to 800 MB while reading a page), so choose `threads` with that in mind.
@@ -28,7 +29,10 @@ import type { OcrThreadError, OcrThreadReply, OcrThreadRequest } from "./interna
 
 /** How the threads are run; the rest is each thread's engine configuration. */
 export interface OcrThreadsConfig extends OcrEngineConfig {
-  /** Threads, each with an engine reading one page at a time (default 1). */
+  /**
+   * Threads, each with an engine of its own (default 1). Each thread reads up to `maxConcurrentPages` pages at once
+   * (default 1); with `lineThreads` 2, two pages at once keep both cores busy while the engine detects a page.
+   */
   readonly threads?: number | undefined
   /** The compiled thread script; default `internal/ocrThread.js` next to this module. */
   readonly threadScript?: URL | undefined
@@ -131,18 +135,23 @@ export const make = (config: OcrThreadsConfig = {}): Effect.Effect<OcrEngine, ne
   Effect.gen(function*() {
     const script = config.threadScript ?? threadScript()
     const count = Math.max(1, Math.floor(config.threads ?? 1))
-    const idle: Array<Thread> = Array.from({ length: count }, () => startThread(script, config))
-    yield* Effect.addFinalizer(() => Effect.forEach(idle, (t) => t.stop, { discard: true }))
-    const slots = yield* Effect.makeSemaphore(count)
+    const perThread = Math.max(1, Math.floor(config.maxConcurrentPages ?? 1))
+    // each thread with the pages it is reading
+    const threads = Array.from({ length: count }, () => ({ thread: startThread(script, config), pages: 0 }))
+    yield* Effect.addFinalizer(() => Effect.forEach(threads, (t) => t.thread.stop, { discard: true }))
+    const slots = yield* Effect.makeSemaphore(count * perThread)
     const withThread = <A>(use: (thread: Thread) => Effect.Effect<A, OcrError>) =>
       slots.withPermits(1)(
         Effect.acquireUseRelease(
           Effect.sync(() => {
-            const thread = idle.pop()!
-            return thread.alive() ? thread : startThread(script, config)
+            // the least busy thread (one that has room: the permits say there is one); a dead one is replaced
+            const slot = threads.reduce((a, b) => (b.pages < a.pages ? b : a))
+            if (!slot.thread.alive()) slot.thread = startThread(script, config)
+            slot.pages++
+            return slot
           }),
-          use,
-          (thread) => Effect.sync(() => idle.push(thread))
+          (slot) => use(slot.thread),
+          (slot) => Effect.sync(() => void slot.pages--)
         )
       )
     const recognize = (image: RawImage, options?: RecognizeOptions) =>

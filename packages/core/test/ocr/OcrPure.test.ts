@@ -1,6 +1,6 @@
 /**
  * The OCR engine's pure parts on hand-built inputs: minimum-area rectangles, unclip, DB post-processing of a
- * synthetic probability map, CTC decoding, word-space recovery and reading order.
+ * synthetic probability map, CTC decoding, word-space recovery, strip narrowing and reading order.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { ctcClasses, ctcDecode } from "../../src/engine/internal/ocr/ctcDecode.js"
@@ -10,6 +10,8 @@ import { minAreaRect, type Point } from "../../src/engine/internal/ocr/minAreaRe
 import { readingOrder } from "../../src/engine/internal/ocr/readingOrder.js"
 import { unclip, unclipDistance } from "../../src/engine/internal/ocr/unclip.js"
 import { inkProfile } from "../../src/engine/internal/ocr/inkProfile.js"
+import type { Strip } from "../../src/engine/internal/ocr/lineCrop.js"
+import { inkRuns, narrow, narrowedWidth, REC_STEP } from "../../src/engine/internal/ocr/narrowing.js"
 import { textParts, trimQuad } from "../../src/engine/internal/ocr/textSpan.js"
 import { withWordSpaces } from "../../src/engine/internal/ocr/wordSpaces.js"
 
@@ -189,5 +191,50 @@ describe("readingOrder", () => {
       [10, 90, 100, 110] // row 2
     ] as const
     expect(readingOrder(boxes)).toEqual([[1], [2, 0], [3]])
+  })
+})
+
+/** A white strip 48 rows high with `letters` black bars `bar` columns wide, `pitch` columns apart. */
+const barStrip = (letters: number, pitch: number, bar: number, turned?: boolean): Strip => {
+  const width = letters * pitch
+  const gray = new Uint8Array(width * 48).fill(255)
+  for (let l = 0; l < letters; l++) {
+    for (let y = 12; y < 36; y++) for (let x = l * pitch; x < l * pitch + bar; x++) gray[y * width + x] = 0
+  }
+  const rgb = new Uint8Array(width * 48 * 3)
+  gray.forEach((v, i) => rgb.fill(v, i * 3, i * 3 + 3))
+  return { gray, rgb, width, height: 48, turned }
+}
+
+describe("narrowing", () => {
+  it("counts a strip's letters as its runs of ink", () => {
+    expect(inkRuns(inkProfile(barStrip(7, 30, 12))!)).toBe(7)
+  })
+
+  it("narrows wide letters to the steps they need, never below 0.6, and leaves tight ones as cut", () => {
+    // 10 letters 32 columns apart: 4 steps each; to 2.6 steps
+    const wide = barStrip(10, 32, 14)
+    expect(narrowedWidth(wide, inkProfile(wide), 2.6)).toBe(Math.round(10 * 2.6 * REC_STEP))
+    // 64 columns apart (8 steps): no narrower than 0.6
+    const wider = barStrip(10, 64, 20)
+    expect(narrowedWidth(wider, inkProfile(wider), 2.6)).toBe(Math.round(640 * 0.6))
+    // 2.5 steps a letter already: as cut
+    const tight = barStrip(10, 20, 9)
+    expect(narrowedWidth(tight, inkProfile(tight), 2.6)).toBe(200)
+    // off, no ink, or a vertical line: as cut
+    expect(narrowedWidth(wide, inkProfile(wide), 0)).toBe(320)
+    expect(narrowedWidth(wide, undefined, 2.6)).toBe(320)
+    const turned = barStrip(10, 32, 14, true)
+    expect(narrowedWidth(turned, inkProfile(turned), 2.6)).toBe(320)
+  })
+
+  it("resamples by the mean of the columns each covers: the ink is kept, its letters apart", () => {
+    const strip = barStrip(10, 32, 14)
+    const narrowed = narrow(strip, 208)
+    expect([narrowed.width, narrowed.height, narrowed.gray.length, narrowed.rgb.length]).toEqual([208, 48, 208 * 48, 208 * 48 * 3])
+    const mean = (a: Uint8Array) => a.reduce((sum, v) => sum + v, 0) / a.length
+    expect(mean(narrowed.gray)).toBeCloseTo(mean(strip.gray), 0)
+    expect(mean(narrowed.rgb)).toBeCloseTo(mean(narrowed.gray), 0)
+    expect(inkRuns(inkProfile(narrowed)!)).toBe(10)
   })
 })

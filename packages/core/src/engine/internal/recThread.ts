@@ -1,6 +1,7 @@
 /**
- * A recogniser thread (see RecThreads): the recognition model alone, reading the line strips it is sent with the
- * engine's own step (ocr/recogniser.ts), one request at a time.
+ * A recogniser thread (see RecThreads): the recognition model alone, taking the strips of the pages it is offered,
+ * oldest page first, one at a time by the page's shared counter, and reading each with the engine's own step
+ * (ocr/recogniser.ts).
  */
 import { readFileSync } from "node:fs"
 import { parentPort, workerData } from "node:worker_threads"
@@ -8,7 +9,7 @@ import { messageOf } from "../../internal/ErrorText.js"
 import { ctcClasses } from "./ocr/ctcDecode.js"
 import { loadSession, sessionOptions } from "./ocr/modelSession.js"
 import { readStrip } from "./ocr/recogniser.js"
-import type { RecThreadConfig, RecThreadReply, RecThreadRequest } from "./RecThreads.js"
+import { type RecThreadConfig, type RecThreadReply, type RecThreadRequest, type SharedPage, take } from "./RecThreads.js"
 
 const port = parentPort!
 const config = workerData as RecThreadConfig
@@ -18,22 +19,43 @@ const model = Promise.all([
   loadSession(config.recModel, sessionOptions(1)),
   ctcClasses(readFileSync(config.dictionaryPath, "utf8"))
 ])
+
+/** The pages offered, oldest first; a page leaves once its last strip has been taken. */
+const pages: Array<SharedPage> = []
+let reading = false
+
+/** Reads strips while any page has one left; a model run blocks this thread, and offers arrive between strips. */
+const work = async () => {
+  const loaded = await model.catch(() => undefined)
+  if (reading || loaded === undefined) return
+  reading = true
+  const [rec, classes] = loaded
+  while (pages.length > 0) {
+    const page = pages[0]!
+    const index = take(page)
+    if (index === undefined) {
+      pages.shift()
+      continue
+    }
+    try {
+      const parts = await readStrip(rec, classes, page.strips[index]!, config.settings, page.request)
+      reply({ type: "read", page: page.id, index, parts })
+    } catch (e) {
+      reply({ type: "failed", page: page.id, index, reason: messageOf(e) })
+    }
+  }
+  reading = false
+}
+
 model.then(
-  () => reply({ type: "ready" }),
+  () => {
+    reply({ type: "ready" })
+    void work()
+  },
   (e: unknown) => reply({ type: "loadFailed", reason: messageOf(e) })
 )
 
-// requests are read in turn: onnxruntime-node runs a model synchronously on this thread anyway
-let queue: Promise<void> = Promise.resolve()
-port.on("message", ({ id, strips, request }: RecThreadRequest) => {
-  queue = queue.then(async () => {
-    try {
-      const [rec, classes] = await model
-      const parts = []
-      for (const strip of strips) parts.push(await readStrip(rec, classes, strip, config.settings, request))
-      reply({ id, type: "done", parts })
-    } catch (e) {
-      reply({ id, type: "failed", reason: messageOf(e) })
-    }
-  })
+port.on("message", ({ page }: RecThreadRequest) => {
+  pages.push(page)
+  void work()
 })

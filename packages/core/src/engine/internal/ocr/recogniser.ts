@@ -8,6 +8,7 @@ import * as ort from "onnxruntime-node"
 import { ctcDecode, type CtcLine, meanProb } from "./ctcDecode.js"
 import { inkProfile } from "./inkProfile.js"
 import { recInput, type Strip } from "./lineCrop.js"
+import { narrow, narrowedWidth } from "./narrowing.js"
 import { textParts } from "./textSpan.js"
 import { withWordSpaces } from "./wordSpaces.js"
 
@@ -24,6 +25,7 @@ export interface ReadPart {
 /** How strips are read (the engine's settings; see OcrEngineConfig). */
 export interface ReadSettings {
   readonly recMinWidth: number
+  readonly recStepsPerChar: number
   readonly wordSpaceGap: number
   readonly wordSpaceRatio: number
 }
@@ -42,12 +44,15 @@ export const readStrip = async (
   settings: ReadSettings,
   request: ReadRequest
 ): Promise<ReadonlyArray<ReadPart>> => {
-  const width = Math.max(settings.recMinWidth, strip.width)
-  const probs = await run(rec, recInput([strip], width), [1, 3, REC_HEIGHT, width])
+  const ink = inkProfile(strip)
+  const narrowTo = narrowedWidth(strip, ink, settings.recStepsPerChar)
+  const input = narrowTo < strip.width ? narrow(strip, narrowTo) : strip
+  const width = Math.max(settings.recMinWidth, input.width)
+  const probs = await run(rec, recInput([input], width), [1, 3, REC_HEIGHT, width])
   const steps = probs.dims[1]!
   const line: CtcLine = ctcDecode(probs.data, 0, steps, classes)
-  const ink = inkProfile(strip)
-  const stepWidth = width / steps
+  // the columns of the strip as cut (its ink's frame) one step covers
+  const stepWidth = (width / steps) * (strip.width / input.width)
   const parts = request.parted && strip.turned !== true
     ? textParts(line.chars, ink, stepWidth)
     : [{ chars: line.chars, span: undefined }]
