@@ -254,8 +254,8 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
     const recModel = yield* source(config.recModelPath ?? defaults.rec, recStage)
     const dictionaryPath = config.dictionaryPath ?? defaults.dictionary
     const settings = { recMinWidth, recStepsPerChar, wordSpaceGap, wordSpaceRatio }
-    // the other threads a page's strips are read on (lineThreads - 1), each with the recognition model alone; they load
-    // it while this thread loads its models (`rec` and `classes` below are there before a strip is read)
+    // the other threads a page's strips are read on (lineThreads - 1), each with the recognition model alone; they
+    // load it while this thread loads its models (`rec` and `classes` below are there before a strip is read)
     const sharing = yield* Effect.acquireRelease(
       Effect.sync(() =>
         makeStripSharing(
@@ -268,7 +268,7 @@ export const make = (config: OcrEngineConfig = {}): Effect.Effect<OcrEngine, Ocr
       (sharing) => Effect.promise(() => sharing.stop())
     )
     // without onnxruntime's memory pattern: it keeps a plan, and a block of memory, for every input shape it has run,
-    // and pages come in many sizes (peak RSS over the OCR benchmark's 40 pages, two at a time: 822 against 1034 MB,
+    // and pages come in many sizes (peak RSS over the OCR benchmark's 40 pages, two at a time: 838 against 1034 MB,
     // for the same CPU time)
     const det = yield* loadFile(config.detModelPath ?? defaults.det, "loading the detection model", {
       ...options,

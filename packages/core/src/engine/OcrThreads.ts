@@ -6,10 +6,10 @@
  * read two pages at once on two cores (an in-process engine cannot: its runs are serial on the one thread).
  *
  * Each thread reads up to `maxConcurrentPages` pages at once, and a page goes to the least busy thread or waits for
- * room. The image is copied to the thread (the
- * caller keeps its pixels). A thread that dies (out of memory, a crash in the runtime) fails the page it was reading
- * with an OcrRuntimeError and is replaced on the next request; the models load again then. Memory: each thread holds
- * its own models and buffers (about 400 to 800 MB while reading a page), so choose `threads` with that in mind.
+ * room. The image is copied to the thread (the caller keeps its pixels). A thread that dies (out of memory, a crash
+ * in the runtime) fails the pages it was reading with an OcrRuntimeError and is replaced on the next request; the
+ * models load again then. Memory: each thread holds its own models and buffers (about 0.7 to 0.85 GB while reading
+ * two pages with a line thread), so choose `threads` with that in mind.
  */
 import { Deferred, Effect, Layer, type Scope } from "effect"
 import { Worker } from "node:worker_threads"

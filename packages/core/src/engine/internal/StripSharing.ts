@@ -78,8 +78,9 @@ export const makeStripSharing = (
       // what any thread took and has not given back is read here (a live thread's answer may come first: the
       // first answer counts)
       for (const [id, page] of pages) {
-        const taken = Math.min(page.strips.length, Atomics.load(new Int32Array(page.next), 0))
-        const lost = Array.from({ length: taken }, (_, i) => i).filter((i) => page.results[i] === undefined && !page.here.has(i))
+        const given = Math.min(page.strips.length, Atomics.load(new Int32Array(page.next), 0))
+        const lost = Array.from({ length: given }, (_, i) => i)
+          .filter((i) => page.results[i] === undefined && !page.here.has(i))
         void readAt(id, lost)
       }
       return
@@ -120,7 +121,7 @@ export const makeStripSharing = (
         here: new Set(),
         left: strips.length,
         settle: (index, parts) => {
-          if (page.results[index] !== undefined) return
+          if (!pages.has(id) || page.results[index] !== undefined) return
           page.results[index] = parts
           if (--page.left > 0) return
           end()
