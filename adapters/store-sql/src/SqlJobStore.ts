@@ -21,6 +21,7 @@ import {
   defaultRetryPolicy,
   type Inserted,
   type JobEventType,
+  JobIds,
   JobLifecycle,
   type JobPage,
   type JobRecord,
@@ -170,7 +171,7 @@ export const make = (
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const record = JobLifecycle.created({
-          job_id: input.job_id ?? (crypto.randomUUID() as JobId),
+          job_id: input.job_id ?? JobIds.at(now),
           filename: input.filename,
           total_pages: input.total_pages ?? 0,
           options: input.options ?? {},
@@ -391,7 +392,10 @@ const isSqlError = (u: unknown): u is SqlError =>
   typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "SqlError"
 
 const byPriorityThenAge = (a: JobRecord, b: JobRecord) =>
-  b.priority - a.priority || a.run_at - b.run_at || a.created_at - b.created_at
+  b.priority - a.priority || a.run_at - b.run_at || a.created_at - b.created_at || compareIds(a.job_id, b.job_id)
+
+/** Job ids in the order SQL sorts them (lower-case hex with the hyphens in the same places: as in any collation). */
+const compareIds = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0
 
 /** Cursors are opaque to clients: the position after the last job of a page. */
 const encodeCursor = (r: JobRecord): string =>

@@ -26,6 +26,7 @@ import { createHash } from "node:crypto"
 import { type BlobError, BlobStore, collectBytes } from "./BlobStore.js"
 import { Admission, type AdmissionError } from "./Admission.js"
 import * as JobFiles from "./JobFiles.js"
+import * as JobIds from "./JobIds.js"
 import { type JobPage, JobStore, type ListQuery } from "./JobStore.js"
 
 /** A file to process. */
@@ -108,7 +109,7 @@ export const make: Effect.Effect<Scriptorium, never, JobStore | BlobStore> = Eff
 
   const submit = <E>(input: SubmitInput<E>) =>
     Effect.gen(function*() {
-      const job_id = crypto.randomUUID() as JobId
+      const job_id = yield* JobIds.next
       const key = yield* JobFiles.inputKey(job_id)
       // with an admission check the content is read whole first: checking a PDF needs its end (the trailer)
       const content = Option.isSome(admission) && !(input.content instanceof Uint8Array)

@@ -44,10 +44,7 @@ export const webhookStoreConformance = (name: string, harness: WebhookStoreHarne
           (r) => r.job
         ))
 
-    /**
-     * Claims the best pending job, which must be `id`, and completes it. Jobs submitted in one millisecond have no
-     * order among themselves, so a test with two pending jobs gives the one it runs first a higher priority.
-     */
+    /** Claims the oldest pending job, which must be `id`, and completes it. */
     const runToCompletion = (id: JobId) =>
       Effect.gen(function*() {
         const store = yield* JobStore
@@ -67,7 +64,7 @@ export const webhookStoreConformance = (name: string, harness: WebhookStoreHarne
     live("a job that completes with a webhook gets one delivery, due at once, carrying its status JSON", () =>
       Effect.gen(function*() {
         const jobs = yield* JobStore
-        const job = yield* submit({ priority: 1 })
+        const job = yield* submit()
         const quiet = yield* submit({}, null)
         expect(yield* deliveryOf(job.job_id)).toBeUndefined()
         const before = Date.now()
@@ -244,7 +241,7 @@ export const webhookStoreConformance = (name: string, harness: WebhookStoreHarne
       Effect.gen(function*() {
         const jobs = yield* JobStore
         const webhooks = yield* Webhooks.WebhookStore
-        const job = yield* submit({ priority: 1 })
+        const job = yield* submit()
         const other = yield* submit()
         yield* runToCompletion(job.job_id)
         yield* runToCompletion(other.job_id)
@@ -267,7 +264,7 @@ export const webhookStoreConformance = (name: string, harness: WebhookStoreHarne
       Effect.gen(function*() {
         const read = yield* Webhooks.make
         const webhooks = yield* Webhooks.WebhookStore
-        const job = yield* submit({ priority: 1 })
+        const job = yield* submit()
         const quiet = yield* submit({}, null)
         expect(yield* read.get(quiet.job_id)).toEqual(Option.none())
         expect(yield* read.get("00000000-0000-0000-0000-000000000000" as JobId)).toEqual(Option.none())
