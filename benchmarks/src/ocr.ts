@@ -261,7 +261,7 @@ const inProcess = async (config: OcrEngine.OcrEngineConfig): Promise<Runner> => 
         ms: nowMs() - t0,
         cpuMs: (cpuSecondsOfProcess() - cpu0) * 1_000,
         text: page.text,
-        lines: page.lines.map((l) => ({ text: l.text, box: l.box }))
+        lines: page.lines.map((l) => ({ text: l.text, box: l.box, polygon: l.polygon }))
       }
     },
     beginSet: async () => {},
@@ -611,13 +611,15 @@ const mark = (ok: boolean) => (ok ? "yes" : "**no**")
 /** The scores of one engine's latency pass, by set. */
 const scores = (r: ChildResult, specs: ReadonlyArray<PageSpec>) => {
   const truth = new Map(specs.map((s) => [`${s.set}/${s.name}`, s.truth]))
+  const sizes = new Map(specs.map((s) => [`${s.set}/${s.name}`, s]))
+  const laidOutText = (p: PageRecord) => laidOut(p.lines, sizes.get(`${p.set}/${p.name}`)!)
   const of = (set: PageSet, text: (p: PageRecord) => string): Array<PageScore> =>
     r.latency.filter((p) => p.set === set).map((p) => scorePage(text(p), truth.get(`${p.set}/${p.name}`) ?? ""))
   return {
     sroie: total(of("sroie", (p) => p.text)),
-    sroieLaidOut: total(of("sroie", (p) => laidOut(p.lines))),
+    sroieLaidOut: total(of("sroie", laidOutText)),
     pdf: total(of("pdf", (p) => p.text)),
-    pdfLaidOut: total(of("pdf", (p) => laidOut(p.lines))),
+    pdfLaidOut: total(of("pdf", laidOutText)),
     perPage: new Map(
       r.latency.map((p) => [`${p.set}/${p.name}`, scorePage(p.text, truth.get(`${p.set}/${p.name}`) ?? "")])
     )
@@ -922,7 +924,8 @@ const dump = (dir: string, specs: ReadonlyArray<PageSpec>, results: ReadonlyArra
     mkdirSync(join(dir, r.engine), { recursive: true })
     for (const p of r.latency) {
       writeFileSync(join(dir, r.engine, `${file(p.set, p.name)}.txt`), p.text)
-      writeFileSync(join(dir, r.engine, `${file(p.set, p.name)}.laid-out.txt`), laidOut(p.lines))
+      const page = specs.find((s) => s.set === p.set && s.name === p.name)!
+      writeFileSync(join(dir, r.engine, `${file(p.set, p.name)}.laid-out.txt`), laidOut(p.lines, page))
     }
   }
   log(`Texts written to ${dir}`)

@@ -84,6 +84,8 @@ export const total = (pages: ReadonlyArray<PageScore>): { readonly cer: number; 
 export interface BoxedLine {
   readonly text: string
   readonly box: readonly [number, number, number, number]
+  /** The detected quadrilateral, when the engine gives one (ours does, tesseract.js's lines are boxes). */
+  readonly polygon?: ReadonlyArray<readonly [number, number]> | undefined
 }
 
 /**
@@ -92,9 +94,11 @@ export interface BoxedLine {
  * (`ocrTextItems`). No paragraph joining (it would also undo hyphenation), so the text is what the page shows, line
  * by line.
  */
-export const laidOut = (lines: ReadonlyArray<BoxedLine>): string => {
-  const items = DocumentHandler.ocrTextItems(
-    lines.filter((l) => l.text.trim() !== "").map(({ text, box }) => ({ text, bbox: box }))
-  )
+export const laidOut = (
+  lines: ReadonlyArray<BoxedLine>,
+  page: { readonly width: number; readonly height: number }
+): string => {
+  const placed = lines.filter((l) => l.text.trim() !== "").map(({ text, box, polygon }) => ({ text, bbox: box, polygon }))
+  const items = DocumentHandler.ocrTextItems(DocumentHandler.deskewed(placed, 0, page).lines)
   return TextLayout.readingOrder(items).flatMap((region) => TextLayout.lines(region)).map((l) => l.text).join("\n")
 }

@@ -48,7 +48,7 @@ port.on("message", (message: ToOcrWorker) => {
         id: message.id,
         ms: nowMs() - t0,
         text: page.text,
-        lines: page.lines.map((l) => ({ text: l.text, box: l.box }))
+        lines: page.lines.map((l) => ({ text: l.text, box: l.box, polygon: l.polygon }))
       } satisfies FromOcrWorker),
     (error: unknown) =>
       port.postMessage({ type: "failed", id: message.id, message: String(error) } satisfies FromOcrWorker)

@@ -34,6 +34,7 @@ import { BlobNotFound, type CorruptPdf, type EmptyFile, type EncryptedPdf, type 
 import { Chunk, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import { type BlobError, BlobStore, readBytes, readText } from "./BlobStore.js"
 import * as ImageInput from "./engine/ImageInput.js"
+import * as Deskew from "./engine/internal/layout/Deskew.js"
 import * as Figure from "./engine/internal/layout/Figure.js"
 import { area, intersection } from "./engine/internal/layout/Geometry.js"
 import { rasterFigures, turnBox } from "./engine/internal/layout/RasterFigures.js"
@@ -192,7 +193,7 @@ export type OcrRotation = 0 | 90 | 180 | 270
  * `ocrPageResult` with the page laid out by `layout`. On a page OCR read turned (`rotation`: scanned sideways or
  * upside down), the lines keep their boxes on the page as it is, and run at the angle that turn undoes, so the
  * layout reads them upright (as it does a PDF page printed sideways) and a line's size is its box's extent across
- * the text. The lines inside `figures` (the page's pictures, boxes in points) are their labels: kept in `ocr_lines`,
+ * the text. A page that lies a few degrees askew is laid out turned upright and its blocks turned back (`deskewed`). The lines inside `figures` (the page's pictures, boxes in points) are their labels: kept in `ocr_lines`,
  * left out of the blocks, as a vector figure's are (`outsideFigures`).
  */
 export const layoutOcrPageResult = (
@@ -210,48 +211,112 @@ export const layoutOcrPageResult = (
     confidence: Math.round(line.confidence * 1000) / 1000,
     bbox: [round(line.box[0]), round(line.box[1]), round(line.box[2]), round(line.box[3])] as const
   }))
-  const all = ocrTextItems(ocrLines, rotation)
+  // a page scanned askew is laid out turned upright, and its blocks turned back
+  const { skew, centre, lines: upright } = deskewed(
+    ocrLines.map((line, i) => ({ ...line, polygon: lines[i]!.polygon.map(([x, y]) => [x * scale, y * scale] as const) })),
+    rotation,
+    base
+  )
+  const all = ocrTextItems(upright, rotation)
   if (!TextLayout.hasUsableText(all)) {
     const route = { ...base.route, reason: `${base.route.reason}; OCR found no text` }
     return Effect.succeed({ ...base, route, source: "none" as const, blocks: [], ocr_lines: ocrLines, markdown: "" })
   }
-  const items = outsideFigures({ items: all, figures })
-  const input = { items, width: base.width, height: base.height, page: base.page, source: "ocr" as const, shapes }
-  return Effect.map(LayoutEngine.run(layout, input), (blocks) => ({
-    ...base,
+  const items = outsideFigures({ items: all, figures: figures.map((box) => Deskew.turnBox(box, -skew, centre)) })
+  // rules found on the page as it is do not lie along its turned text
+  const input = {
+    items,
+    width: base.width,
+    height: base.height,
+    page: base.page,
     source: "ocr" as const,
-    blocks,
-    ocr_lines: ocrLines,
-    markdown: TextLayout.markdown(blocks)
-  }))
+    shapes: skew === 0 ? shapes : undefined
+  }
+  return Effect.map(LayoutEngine.run(layout, input), (found) => {
+    const blocks = skew === 0 ? found : found.map((block) => Deskew.turnBlock(block, skew, centre, [0, 0, base.width, base.height]))
+    return { ...base, source: "ocr" as const, blocks, ocr_lines: ocrLines, markdown: TextLayout.markdown(blocks) }
+  })
+}
+
+type Box = readonly [number, number, number, number]
+
+/** An OCR line as the layout takes it: text, box and polygon on the page, top-left origin. */
+interface PlacedLine {
+  readonly text: string
+  readonly bbox: Box
+  readonly polygon?: ReadonlyArray<readonly [number, number]> | undefined
 }
 
 /**
- * OCR lines (boxes on the page, top-left origin) as the text items the layout reads. A line's font size is its box's
- * extent across the text, snapped to the page's median when within OCR_SIZE_TOLERANCE of it (detected boxes vary by
- * a few pixels where the text does not). On a page OCR read turned, the items run at the angle that turn undoes.
+ * OCR lines turned upright about the page's centre when the page lies askew (see internal/layout/Deskew): each
+ * polygon turned by `-skew`, its box the box around it. `skew` 0: the lines as given.
  */
-export const ocrTextItems = (
-  lines: ReadonlyArray<{ readonly text: string; readonly bbox: readonly [number, number, number, number] }>,
-  rotation: OcrRotation = 0
-): Array<TextItem> => {
+export const deskewed = <L extends PlacedLine>(
+  lines: ReadonlyArray<L>,
+  rotation: OcrRotation,
+  page: { readonly width: number; readonly height: number }
+): { readonly skew: number; readonly centre: Deskew.Point; readonly lines: ReadonlyArray<L> } => {
+  const skew = Deskew.pageSkew(lines.flatMap((line) => line.polygon === undefined ? [] : [line.polygon]), rotation)
+  const centre = [page.width / 2, page.height / 2] as const
+  if (skew === 0) return { skew, centre, lines }
+  return {
+    skew,
+    centre,
+    lines: lines.map((line) => {
+      if (line.polygon === undefined) return { ...line, bbox: Deskew.turnBox(line.bbox, -skew, centre) }
+      const polygon = line.polygon.map((p) => Deskew.turnPoint(p, -skew, centre))
+      return { ...line, polygon, bbox: Deskew.bounds(polygon) }
+    })
+  }
+}
+
+/**
+ * OCR lines (boxes on the page, top-left origin) as the text items the layout reads. A line with its polygon becomes
+ * its text band: the box along the line, and across it the polygon's own height centred on the polygon. On a page
+ * scanned a few degrees askew a long line's upright bounds are much taller than its text (a 3 degree tilt over 600
+ * pixels adds 30), so the bounds of neighbouring rows overlap: the layout would join rows into one line, in order of
+ * x, and take long lines for headings. A line's font size is its band's extent across the text, snapped to the page's
+ * median when within OCR_SIZE_TOLERANCE of it (detected boxes vary by a few pixels where the text does not). On a
+ * page OCR read turned, the items run at the angle that turn undoes.
+ */
+export const ocrTextItems = (lines: ReadonlyArray<PlacedLine>, rotation: OcrRotation = 0): Array<TextItem> => {
   const sideways = rotation === 90 || rotation === 270
-  const across = ([x1, y1, x2, y2]: readonly [number, number, number, number]) => sideways ? x2 - x1 : y2 - y1
+  const across = ([x1, y1, x2, y2]: Box) => sideways ? x2 - x1 : y2 - y1
   // TextItem angles are clockwise in (-180, 180]: a page turned 90 clockwise to be read has text running upwards
   const angle = rotation === 0 ? 0 : rotation === 180 ? 180 : -rotation + (rotation > 180 ? 360 : 0)
-  const heights = lines.map(({ bbox }) => across(bbox)).sort((a, b) => a - b)
+  const bands = lines.map(({ bbox, polygon }) => textBand(bbox, polygon, sideways))
+  const heights = bands.map(across).sort((a, b) => a - b)
   const median = heights.length === 0 ? 0 : heights[Math.floor(heights.length / 2)]!
   const size = (height: number) => (Math.abs(height - median) <= OCR_SIZE_TOLERANCE * median ? median : height)
-  return lines.map(({ bbox, text }) => ({
-    text,
-    x: bbox[0],
-    y: bbox[1],
-    width: bbox[2] - bbox[0],
-    height: bbox[3] - bbox[1],
-    fontName: "ocr",
-    fontSize: size(across(bbox)),
-    angle
-  }))
+  return lines.map(({ text }, i) => {
+    const band = bands[i]!
+    return {
+      text,
+      x: band[0],
+      y: band[1],
+      width: band[2] - band[0],
+      height: band[3] - band[1],
+      fontName: "ocr",
+      fontSize: size(across(band)),
+      angle
+    }
+  })
+}
+
+/**
+ * A line's text band: `bbox` along the line; across it, the polygon's height (the mean of its two sides) about the
+ * polygon's centre, never more than `bbox` (the bounds as they are without a polygon of four corners).
+ */
+const textBand = (bbox: Box, polygon: ReadonlyArray<readonly [number, number]> | undefined, sideways: boolean): Box => {
+  if (polygon?.length !== 4) return bbox
+  const [a, b, c, d] = [polygon[0]!, polygon[1]!, polygon[2]!, polygon[3]!]
+  const height = (Math.hypot(a[0] - d[0], a[1] - d[1]) + Math.hypot(b[0] - c[0], b[1] - c[1])) / 2
+  const axis = sideways ? 0 : 1
+  const centre = (a[axis] + b[axis] + c[axis] + d[axis]) / 4
+  const from = Math.max(bbox[axis], centre - height / 2)
+  const to = Math.min(bbox[axis + 2]!, centre + height / 2)
+  if (!(to > from)) return bbox
+  return sideways ? [from, bbox[1], to, bbox[3]] : [bbox[0], from, bbox[2], to]
 }
 
 /** How far (a fraction of the median) an OCR line's height may be from the page's median and still count as it. */

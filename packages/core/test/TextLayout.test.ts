@@ -166,6 +166,29 @@ describe("TextLayout", () => {
     expect(regions.flat().map((i) => i.text)).toEqual([...rows.map(([label]) => label), ...words])
   })
 
+  it("reads a receipt's item rows under their headings row by row: a side of figures is not a column", () => {
+    // ITEM and the items' codes on the left; quantities, unit prices and amounts under their headings on the right
+    const items = [
+      item("ITEM", 20, 100),
+      item("QTY", 160, 100),
+      item("U/P AMOUNT", 200, 100),
+      item("(RM) (RM)", 200, 114),
+      item("9200310000040", 20, 128),
+      item("3", 160, 128),
+      item("8.00 24.00 S", 200, 128),
+      item("9200310000057", 20, 142),
+      item("1", 160, 142),
+      item("5.00 5.00 S", 200, 142)
+    ]
+    const read = TextLayout.readingOrder(items).flatMap((region) => TextLayout.lines(region)).map((l) => l.text)
+    expect(read).toEqual([
+      "ITEM QTY U/P AMOUNT",
+      "(RM) (RM)",
+      "9200310000040 3 8.00 24.00 S",
+      "9200310000057 1 5.00 5.00 S"
+    ])
+  })
+
   it("takes a receipt's total printed large for a line of it, not a heading; its shop's name stays its title", () => {
     const blocks = TextLayout.blocks([
       item("KEDAI MAKAN ALI", 20, 60, 18),

@@ -14,6 +14,7 @@
  * the document's business (LayoutEngine's document pass).
  */
 import type { PageShape, TextItem } from "./PdfEngine.js"
+import * as Deskew from "./internal/layout/Deskew.js"
 import { type BBox, median, roundBox, union } from "./internal/layout/Geometry.js"
 import * as Markdown from "./internal/layout/Markdown.js"
 import * as Markers from "./internal/layout/Markers.js"
@@ -230,14 +231,7 @@ const dominantAngle = (items: ReadonlyArray<TextItem>): number => {
 }
 
 /** Rotates a box by `degrees` clockwise about the origin and returns the box around the result. */
-const turnBox = (box: BBox, degrees: number): BBox => {
-  if (degrees === 0) return box
-  const r = (degrees * Math.PI) / 180
-  const [cos, sin] = [Math.cos(r), Math.sin(r)]
-  const points = [[box[0], box[1]], [box[2], box[1]], [box[0], box[3]], [box[2], box[3]]]
-    .map(([x, y]) => [x! * cos - y! * sin, x! * sin + y! * cos] as const)
-  return union(points.map(([x, y]) => [x, y, x, y] as const))
-}
+const turnBox = (box: BBox, degrees: number): BBox => Deskew.turnBox(box, degrees, [0, 0])
 
 const turn = (item: TextItem, degrees: number): TextItem => {
   if (degrees === 0) return item
@@ -359,18 +353,30 @@ const areColumns = (left: ReadonlyArray<TextItem>, right: ReadonlyArray<TextItem
 /** A side of lines this short (median characters) may be values beside labels; prose columns run far longer. */
 const VALUE_LENGTH = 8
 
-/** ... when at least this share of its lines sit on a row of the other side. */
-const VALUE_ROWS = 0.9
+/**
+ * ... and a side of lines up to this long when at least half of them hold a digit: a receipt's quantities, unit
+ * prices and amounts ("3 8.00 24.00 S") under their headings ("QTY U/P AMOUNT"), not words.
+ */
+const FIGURES_LENGTH = 20
+
+/**
+ * ... when its lines sit on rows of the other side, all but this share of them, or all but one of three or more (a
+ * line of units under the headings has no label beside it, and the cut may leave it with only a few rows).
+ */
+const VALUE_STRAYS = 0.25
 
 /** Whether `values` are short lines nearly all on the rows of `labels`' lines: a column of values, not of text. */
 const valuesBeside = (values: ReadonlyArray<Line>, labels: ReadonlyArray<Line>): boolean => {
-  if (median(values.map((line) => line.text.length)) > VALUE_LENGTH) return false
+  const length = median(values.map((line) => line.text.length))
+  const figures = values.filter((line) => /\d/.test(line.text)).length >= 0.5 * values.length
+  if (length > (figures ? FIGURES_LENGTH : VALUE_LENGTH)) return false
   const onRow = (line: Line) =>
     labels.some((label) => {
       const overlap = Math.min(line.bbox[3], label.bbox[3]) - Math.max(line.bbox[1], label.bbox[1])
       return overlap >= 0.5 * Math.min(line.bbox[3] - line.bbox[1], label.bbox[3] - label.bbox[1])
     })
-  return values.filter(onRow).length >= VALUE_ROWS * values.length
+  const strays = values.length - values.filter(onRow).length
+  return strays <= Math.max(values.length >= 3 ? 1 : 0, Math.floor(VALUE_STRAYS * values.length))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
