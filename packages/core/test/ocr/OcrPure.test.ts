@@ -94,6 +94,40 @@ describe("ctcDecode", () => {
     expect(line.confidence).toBeCloseTo(0.9, 6)
     expect(ctcDecode(onehot([0, 0]), 0, 2, classes)).toMatchObject({ chars: [], confidence: 0 })
   })
+
+  it("takes each step's most likely class whether one has most of the probability or none does", () => {
+    // softmax steps over 40 classes: some peaked (the blank, the previous step's class, or another, maybe with a
+    // runner-up), some flat
+    const k = 40
+    const many = ctcClasses(Array.from({ length: k - 2 }, (_, i) => String.fromCharCode(65 + i)).join("\n"))
+    let seed = 7
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647
+    const steps = 400
+    const probs = new Float32Array(steps * k)
+    let previous = 0
+    for (let t = 0; t < steps; t++) {
+      const logits = Array.from({ length: k }, () => random() * 2)
+      const peak = [0, previous, Math.floor(random() * k), -1][Math.floor(random() * 4)]!
+      const boost = 2 + random() * 6
+      if (peak >= 0) logits[peak]! += boost
+      // a runner-up close behind: the blank or the previous class with a good share that is not the most
+      if (peak >= 0 && random() < 0.5) logits[random() < 0.5 ? 0 : previous]! += boost - 0.2 - random()
+      const exps = logits.map(Math.exp)
+      const sum = exps.reduce((a, b) => a + b, 0)
+      exps.forEach((e, c) => (probs[t * k + c] = e / sum))
+      previous = exps.indexOf(Math.max(...exps))
+    }
+    const argmax = (t: number) => {
+      const row = Array.from(probs.subarray(t * k, (t + 1) * k))
+      return row.indexOf(Math.max(...row))
+    }
+    const expected: Array<string> = []
+    for (let t = 0; t < steps; t++) {
+      const c = argmax(t)
+      if (c !== 0 && (t === 0 || argmax(t - 1) !== c)) expected.push(many[c]!)
+    }
+    expect(ctcDecode(probs, 0, steps, many).chars.map((c) => c.char)).toEqual(expected)
+  })
 })
 
 describe("withWordSpaces", () => {

@@ -25,6 +25,13 @@ const dist = (a: Point, b: Point) => Math.hypot(a[0] - b[0], a[1] - b[1])
 export const stripWidth = (boxWidth: number, boxHeight: number, height: number, maxWidth: number): number =>
   Math.max(8, Math.min(maxWidth, Math.ceil((height * boxWidth) / Math.max(1, boxHeight))))
 
+/** `value` within 0 and `max`. */
+const clamp = (value: number, max: number) => value < 0 ? 0 : value > max ? max : value
+
+/** Bilinear interpolation between four neighbouring pixel values. */
+const bilinear = (p00: number, p01: number, p10: number, p11: number, ax: number, ay: number) =>
+  (p00 * (1 - ax) + p01 * ax) * (1 - ay) + (p10 * (1 - ax) + p11 * ax) * ay
+
 /** Samples `quad` (top-left, top-right, bottom-right, bottom-left) of `image` into a strip `height` pixels high. */
 export const cropLine = (
   image: RgbImage,
@@ -50,40 +57,51 @@ export const cropLine = (
   const src = image.data
   const iw = image.width
   const ih = image.height
-  const ux = [tr[0] - tl[0], tr[1] - tl[1]]
-  const vx = [bl[0] - tl[0], bl[1] - tl[1]]
-  const acc = [0, 0, 0]
+  const [ux0, ux1] = [tr[0] - tl[0], tr[1] - tl[1]]
+  const [vx0, vx1] = [bl[0] - tl[0], bl[1] - tl[1]]
+  // where each of a row's samples starts along the box (x and y of `tl + fu * u`), the same for every row: a row then
+  // adds its own offset across the box; sums are taken in the same order as sampling point by point would
+  const alongX = new Float64Array(width * kx)
+  const alongY = new Float64Array(width * kx)
+  for (let u = 0; u < width; u++) {
+    for (let sx = 0; sx < kx; sx++) {
+      const fu = (u + (sx + 0.5) / kx) / width
+      alongX[u * kx + sx] = tl[0] + fu * ux0
+      alongY[u * kx + sx] = tl[1] + fu * ux1
+    }
+  }
+  const n = kx * ky
   for (let v = 0; v < height; v++) {
     for (let u = 0; u < width; u++) {
-      acc[0] = acc[1] = acc[2] = 0
+      let r = 0
+      let g = 0
+      let b = 0
       for (let sy = 0; sy < ky; sy++) {
         const fv = (v + (sy + 0.5) / ky) / height
+        const acrossX = fv * vx0
+        const acrossY = fv * vx1
         for (let sx = 0; sx < kx; sx++) {
-          const fu = (u + (sx + 0.5) / kx) / width
-          const x = Math.min(iw - 1, Math.max(0, tl[0] + fu * ux[0]! + fv * vx[0]! - 0.5))
-          const y = Math.min(ih - 1, Math.max(0, tl[1] + fu * ux[1]! + fv * vx[1]! - 0.5))
+          const x = clamp(alongX[u * kx + sx]! + acrossX - 0.5, iw - 1)
+          const y = clamp(alongY[u * kx + sx]! + acrossY - 0.5, ih - 1)
           const x0 = Math.floor(x)
           const y0 = Math.floor(y)
-          const x1 = Math.min(iw - 1, x0 + 1)
-          const y1 = Math.min(ih - 1, y0 + 1)
+          const x1 = x0 < iw - 1 ? x0 + 1 : iw - 1
+          const y1 = y0 < ih - 1 ? y0 + 1 : ih - 1
           const ax = x - x0
           const ay = y - y0
           const p00 = (y0 * iw + x0) * 3
           const p01 = (y0 * iw + x1) * 3
           const p10 = (y1 * iw + x0) * 3
           const p11 = (y1 * iw + x1) * 3
-          for (let c = 0; c < 3; c++) {
-            const top = src[p00 + c]! * (1 - ax) + src[p01 + c]! * ax
-            const bottom = src[p10 + c]! * (1 - ax) + src[p11 + c]! * ax
-            acc[c]! += top * (1 - ay) + bottom * ay
-          }
+          r += bilinear(src[p00]!, src[p01]!, src[p10]!, src[p11]!, ax, ay)
+          g += bilinear(src[p00 + 1]!, src[p01 + 1]!, src[p10 + 1]!, src[p11 + 1]!, ax, ay)
+          b += bilinear(src[p00 + 2]!, src[p01 + 2]!, src[p10 + 2]!, src[p11 + 2]!, ax, ay)
         }
       }
-      const n = kx * ky
       const o = v * width + u
-      const r = acc[0]! / n
-      const g = acc[1]! / n
-      const b = acc[2]! / n
+      r /= n
+      g /= n
+      b /= n
       rgb[o * 3] = r
       rgb[o * 3 + 1] = g
       rgb[o * 3 + 2] = b
