@@ -13,7 +13,7 @@
  * `--width`: the strip's width (default 400); `--runs`: recogniser runs profiled, and timed without the profiler
  * (default 60); `--batches`: timed batches of each micro-model (default 9).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { loadavg, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
@@ -25,7 +25,7 @@ import {
   type Attribute, AttributeType, DataType, encodeModel, floatTensor, type Node, type Tensor, tensorValueInfo
 } from "../../packages/core/dist/engine/internal/ocr/onnxProto.js"
 import { runMain } from "./internal/Main.js"
-import { fmt, machineLine, median, ms, nowMs, positive } from "./internal/Stats.js"
+import { cpuInfo, fmt, machineLine, median, ms, nowMs, positive } from "./internal/Stats.js"
 
 const { values: flags } = parseArgs({
   options: {
@@ -179,15 +179,11 @@ const microModels = (c: number, h: number, w: number) => {
   ]
 }
 
-/** /proc/cpuinfo's model name, listed clock and the AVX-512 flags int8 (VNNI) and float16 kernels would use. */
-const cpuInfo = () => {
-  const info = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : ""
-  const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(info)?.[1]?.trim()
-  const cpuFlags = new Set((field("flags") ?? "").split(/\s+/))
-  const has = ["avx512f", "avx512_vnni", "avx512_fp16"].map((f) => `${f} ${cpuFlags.has(f) ? "yes" : "no"}`)
-  const mhz = Number(field("cpu MHz") ?? Number.NaN)
-  const name = field("model name") ?? "unknown (no /proc/cpuinfo)"
-  return { text: `CPU: ${name}, listed at ${fmt(mhz)} MHz; ${has.join(", ")}`, mhz }
+/** The CPU's listed clock and the AVX-512 flags int8 (VNNI) and float16 kernels would use. */
+const cpuNote = () => {
+  const { mhz, flags } = cpuInfo()
+  const has = ["avx512f", "avx512_vnni", "avx512_fp16"].map((f) => `${f} ${flags.has(f) ? "yes" : "no"}`)
+  return { text: `CPU listed at ${fmt(mhz)} MHz; ${has.join(", ")}`, mhz }
 }
 
 const main = async () => {
@@ -284,7 +280,7 @@ const main = async () => {
   say()
 
   // 3. the CPU, and the best convolution's throughput
-  const cpu = cpuInfo()
+  const cpu = cpuNote()
   const best = [...convs].sort((a, b) => gmacs(b) - gmacs(a))[0]!
   say(`${cpu.text}. Best conv: ${best.name} (${best.weight.join("x")} -> ${best.out.join("x")}) at ` +
     `${fmt(gmacs(best))} GMAC/s = ${fmt(gmacs(best) * 1000 / cpu.mhz)} MACs per cycle at the listed clock ` +
