@@ -193,8 +193,9 @@ export type OcrRotation = 0 | 90 | 180 | 270
  * `ocrPageResult` with the page laid out by `layout`. On a page OCR read turned (`rotation`: scanned sideways or
  * upside down), the lines keep their boxes on the page as it is, and run at the angle that turn undoes, so the
  * layout reads them upright (as it does a PDF page printed sideways) and a line's size is its box's extent across
- * the text. A page that lies a few degrees askew is laid out turned upright and its blocks turned back (`deskewed`). The lines inside `figures` (the page's pictures, boxes in points) are their labels: kept in `ocr_lines`,
- * left out of the blocks, as a vector figure's are (`outsideFigures`).
+ * the text. A page that lies a few degrees askew is laid out turned upright, and its blocks turned back
+ * (`deskewed`). The lines inside `figures` (the page's pictures, boxes in points) are their labels: kept in
+ * `ocr_lines`, left out of the blocks, as a vector figure's are (`outsideFigures`).
  */
 export const layoutOcrPageResult = (
   layout: LayoutEngine.LayoutEngine,
@@ -233,17 +234,16 @@ export const layoutOcrPageResult = (
     shapes: skew === 0 ? shapes : undefined
   }
   return Effect.map(LayoutEngine.run(layout, input), (found) => {
-    const blocks = skew === 0 ? found : found.map((block) => Deskew.turnBlock(block, skew, centre, [0, 0, base.width, base.height]))
+    const page: TextLayout.BBox = [0, 0, base.width, base.height]
+    const blocks = skew === 0 ? found : found.map((block) => Deskew.turnBlock(block, skew, centre, page))
     return { ...base, source: "ocr" as const, blocks, ocr_lines: ocrLines, markdown: TextLayout.markdown(blocks) }
   })
 }
 
-type Box = readonly [number, number, number, number]
-
 /** An OCR line as the layout takes it: text, box and polygon on the page, top-left origin. */
 interface PlacedLine {
   readonly text: string
-  readonly bbox: Box
+  readonly bbox: TextLayout.BBox
   readonly polygon?: ReadonlyArray<readonly [number, number]> | undefined
 }
 
@@ -281,7 +281,7 @@ export const deskewed = <L extends PlacedLine>(
  */
 export const ocrTextItems = (lines: ReadonlyArray<PlacedLine>, rotation: OcrRotation = 0): Array<TextItem> => {
   const sideways = rotation === 90 || rotation === 270
-  const across = ([x1, y1, x2, y2]: Box) => sideways ? x2 - x1 : y2 - y1
+  const across = ([x1, y1, x2, y2]: TextLayout.BBox) => sideways ? x2 - x1 : y2 - y1
   // TextItem angles are clockwise in (-180, 180]: a page turned 90 clockwise to be read has text running upwards
   const angle = rotation === 0 ? 0 : rotation === 180 ? 180 : -rotation + (rotation > 180 ? 360 : 0)
   const bands = lines.map(({ bbox, polygon }) => textBand(bbox, polygon, sideways))
@@ -307,12 +307,16 @@ export const ocrTextItems = (lines: ReadonlyArray<PlacedLine>, rotation: OcrRota
  * A line's text band: `bbox` along the line; across it, the polygon's height (the mean of its two sides) about the
  * polygon's centre, never more than `bbox` (the bounds as they are without a polygon of four corners).
  */
-const textBand = (bbox: Box, polygon: ReadonlyArray<readonly [number, number]> | undefined, sideways: boolean): Box => {
-  if (polygon?.length !== 4) return bbox
-  const [a, b, c, d] = [polygon[0]!, polygon[1]!, polygon[2]!, polygon[3]!]
-  const height = (Math.hypot(a[0] - d[0], a[1] - d[1]) + Math.hypot(b[0] - c[0], b[1] - c[1])) / 2
+const textBand = (
+  bbox: TextLayout.BBox,
+  polygon: ReadonlyArray<readonly [number, number]> | undefined,
+  sideways: boolean
+): TextLayout.BBox => {
+  const size = polygon === undefined ? undefined : Deskew.quadSize(polygon)
+  if (polygon === undefined || size === undefined) return bbox
+  const { height } = size
   const axis = sideways ? 0 : 1
-  const centre = (a[axis] + b[axis] + c[axis] + d[axis]) / 4
+  const centre = polygon.reduce((sum, p) => sum + p[axis], 0) / 4
   const from = Math.max(bbox[axis], centre - height / 2)
   const to = Math.min(bbox[axis + 2]!, centre + height / 2)
   if (!(to > from)) return bbox

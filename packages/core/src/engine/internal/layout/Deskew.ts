@@ -33,11 +33,9 @@ export const pageSkew = (polygons: ReadonlyArray<ReadonlyArray<Point>>, rotation
   const expected = { 0: 0, 90: -90, 180: 180, 270: 90 }[rotation] ?? 0
   const angles: Array<{ readonly angle: number; readonly weight: number }> = []
   for (const polygon of polygons) {
-    if (polygon.length !== 4) continue
-    const [a, b, c, d] = [polygon[0]!, polygon[1]!, polygon[2]!, polygon[3]!]
-    const along: Point = [b[0] - a[0] + c[0] - d[0], b[1] - a[1] + c[1] - d[1]]
-    const length = Math.hypot(along[0], along[1]) / 2
-    const height = (Math.hypot(d[0] - a[0], d[1] - a[1]) + Math.hypot(c[0] - b[0], c[1] - b[1])) / 2
+    const size = quadSize(polygon)
+    if (size === undefined) continue
+    const { along, length, height } = size
     if (length < LONG_LINE * height) continue
     const angle = (Math.atan2(along[1], along[0]) * 180) / Math.PI - expected
     angles.push({ angle: ((angle + 540) % 360) - 180, weight: length })
@@ -48,6 +46,21 @@ export const pageSkew = (polygons: ReadonlyArray<ReadonlyArray<Point>>, rotation
   let seen = 0
   const skew = angles.find((a) => (seen += a.weight) >= half)!.angle
   return Math.abs(skew) < MIN_SKEW || Math.abs(skew) > MAX_SKEW ? 0 : skew
+}
+
+/**
+ * A line's quad (corners in reading order: top-left, top-right, bottom-right, bottom-left as read): the sum of its
+ * top and bottom edges (the way it runs), its length, and its height (the mean of its two sides). Undefined unless
+ * it has four corners.
+ */
+export const quadSize = (
+  quad: ReadonlyArray<Point>
+): { readonly along: Point; readonly length: number; readonly height: number } | undefined => {
+  if (quad.length !== 4) return undefined
+  const [a, b, c, d] = [quad[0]!, quad[1]!, quad[2]!, quad[3]!]
+  const along: Point = [b[0] - a[0] + c[0] - d[0], b[1] - a[1] + c[1] - d[1]]
+  const height = (Math.hypot(d[0] - a[0], d[1] - a[1]) + Math.hypot(c[0] - b[0], c[1] - b[1])) / 2
+  return { along, length: Math.hypot(along[0], along[1]) / 2, height }
 }
 
 /** `point` turned `degrees` clockwise (as displayed) about `centre`. */
