@@ -166,8 +166,9 @@ describe("TextLayout", () => {
     expect(regions.flat().map((i) => i.text)).toEqual([...rows.map(([label]) => label), ...words])
   })
 
-  it("reads a receipt's item rows under their headings row by row: a side of figures is not a column", () => {
-    // ITEM and the items' codes on the left; quantities, unit prices and amounts under their headings on the right
+  it("reads a receipt's item row under its headings row by row: a side of figures is not a column", () => {
+    // ITEM and the item's code on the left; its quantity, unit price and amount under their headings and units on
+    // the right (sroie_512's rows): one line of three holds a digit, and the units line has no label beside it
     const items = [
       item("ITEM", 20, 100),
       item("QTY", 160, 100),
@@ -175,18 +176,10 @@ describe("TextLayout", () => {
       item("(RM) (RM)", 200, 114),
       item("9200310000040", 20, 128),
       item("3", 160, 128),
-      item("8.00 24.00 S", 200, 128),
-      item("9200310000057", 20, 142),
-      item("1", 160, 142),
-      item("5.00 5.00 S", 200, 142)
+      item("8.00 24.00 S", 200, 128)
     ]
     const read = TextLayout.readingOrder(items).flatMap((region) => TextLayout.lines(region)).map((l) => l.text)
-    expect(read).toEqual([
-      "ITEM QTY U/P AMOUNT",
-      "(RM) (RM)",
-      "9200310000040 3 8.00 24.00 S",
-      "9200310000057 1 5.00 5.00 S"
-    ])
+    expect(read).toEqual(["ITEM QTY U/P AMOUNT", "(RM) (RM)", "9200310000040 3 8.00 24.00 S"])
   })
 
   it("takes a receipt's total printed large for a line of it, not a heading; its shop's name stays its title", () => {

@@ -354,10 +354,12 @@ const areColumns = (left: ReadonlyArray<TextItem>, right: ReadonlyArray<TextItem
 const VALUE_LENGTH = 8
 
 /**
- * ... and a side of lines up to this long when at least half of them hold a digit: a receipt's quantities, unit
- * prices and amounts ("3 8.00 24.00 S") under their headings ("QTY U/P AMOUNT"), not words.
+ * ... and a side of lines up to this long when at least FIGURES_SHARE of them hold a digit: a receipt's quantities,
+ * unit prices and amounts ("3 8.00 24.00 S") under their headings ("QTY U/P AMOUNT") and units ("(RM) (RM)").
  */
 const FIGURES_LENGTH = 20
+
+const FIGURES_SHARE = 1 / 3
 
 /**
  * ... when its lines sit on rows of the other side, all but this share of them, or all but one of three or more (a
@@ -368,7 +370,7 @@ const VALUE_STRAYS = 0.25
 /** Whether `values` are short lines nearly all on the rows of `labels`' lines: a column of values, not of text. */
 const valuesBeside = (values: ReadonlyArray<Line>, labels: ReadonlyArray<Line>): boolean => {
   const length = median(values.map((line) => line.text.length))
-  const figures = values.filter((line) => /\d/.test(line.text)).length >= 0.5 * values.length
+  const figures = values.filter((line) => /\d/.test(line.text)).length >= FIGURES_SHARE * values.length
   if (length > (figures ? FIGURES_LENGTH : VALUE_LENGTH)) return false
   const onRow = (line: Line) =>
     labels.some((label) => {
