@@ -34,7 +34,7 @@ import { detInput } from "../../packages/core/dist/engine/internal/ocr/detInput.
 import { fuseGraph } from "../../packages/core/dist/engine/internal/ocr/graphFusion.js"
 import { cropLine, recInput } from "../../packages/core/dist/engine/internal/ocr/lineCrop.js"
 import { type RawImage, toRgb } from "../../packages/core/dist/engine/internal/ocr/rgbImage.js"
-import { runMain } from "./internal/Main.js"
+import { runMain, say } from "./internal/Main.js"
 import { machineLine, median, ms, positive } from "./internal/Stats.js"
 
 const { values: flags } = parseArgs({
@@ -81,8 +81,6 @@ const sessionOptions: ort.InferenceSession.SessionOptions = {
   executionMode: "sequential",
   graphOptimizationLevel: "all"
 }
-
-const say = (line = "") => process.stdout.write(`${line}\n`)
 
 interface Input {
   readonly name: string

@@ -608,21 +608,24 @@ const ratio = (n: number) => (Number.isFinite(n) ? `${n >= 10 ? n.toFixed(0) : n
 const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : "–")
 const mark = (ok: boolean) => (ok ? "yes" : "**no**")
 
+/** The prepared page a record is of, by set and name. */
+const pageIndex = (specs: ReadonlyArray<PageSpec>) => {
+  const byKey = new Map(specs.map((s) => [`${s.set}/${s.name}`, s]))
+  return (p: { readonly set: PageSet; readonly name: string }) => byKey.get(`${p.set}/${p.name}`)!
+}
+
 /** The scores of one engine's latency pass, by set. */
 const scores = (r: ChildResult, specs: ReadonlyArray<PageSpec>) => {
-  const truth = new Map(specs.map((s) => [`${s.set}/${s.name}`, s.truth]))
-  const sizes = new Map(specs.map((s) => [`${s.set}/${s.name}`, s]))
-  const laidOutText = (p: PageRecord) => laidOut(p.lines, sizes.get(`${p.set}/${p.name}`)!)
+  const specOf = pageIndex(specs)
+  const laidOutText = (p: PageRecord) => laidOut(p.lines, specOf(p))
   const of = (set: PageSet, text: (p: PageRecord) => string): Array<PageScore> =>
-    r.latency.filter((p) => p.set === set).map((p) => scorePage(text(p), truth.get(`${p.set}/${p.name}`) ?? ""))
+    r.latency.filter((p) => p.set === set).map((p) => scorePage(text(p), specOf(p).truth))
   return {
     sroie: total(of("sroie", (p) => p.text)),
     sroieLaidOut: total(of("sroie", laidOutText)),
     pdf: total(of("pdf", (p) => p.text)),
     pdfLaidOut: total(of("pdf", laidOutText)),
-    perPage: new Map(
-      r.latency.map((p) => [`${p.set}/${p.name}`, scorePage(p.text, truth.get(`${p.set}/${p.name}`) ?? "")])
-    )
+    perPage: new Map(r.latency.map((p) => [`${p.set}/${p.name}`, scorePage(p.text, specOf(p).truth)]))
   }
 }
 
@@ -919,13 +922,13 @@ const dump = (dir: string, specs: ReadonlyArray<PageSpec>, results: ReadonlyArra
   const file = (set: PageSet, name: string) => `${set}-${name.replace(/[^\w.-]+/g, "_")}`
   mkdirSync(join(dir, "truth"), { recursive: true })
   for (const s of specs) writeFileSync(join(dir, "truth", `${file(s.set, s.name)}.txt`), s.truth)
+  const specOf = pageIndex(specs)
   for (const r of results) {
     if (r.latency.length === 0) continue
     mkdirSync(join(dir, r.engine), { recursive: true })
     for (const p of r.latency) {
       writeFileSync(join(dir, r.engine, `${file(p.set, p.name)}.txt`), p.text)
-      const page = specs.find((s) => s.set === p.set && s.name === p.name)!
-      writeFileSync(join(dir, r.engine, `${file(p.set, p.name)}.laid-out.txt`), laidOut(p.lines, page))
+      writeFileSync(join(dir, r.engine, `${file(p.set, p.name)}.laid-out.txt`), laidOut(p.lines, specOf(p)))
     }
   }
   log(`Texts written to ${dir}`)

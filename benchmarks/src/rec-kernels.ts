@@ -24,7 +24,7 @@ import { loadSession, modelSource, sessionOptions } from "../../packages/core/di
 import {
   type Attribute, AttributeType, DataType, encodeModel, floatTensor, type Node, type Tensor, tensorValueInfo
 } from "../../packages/core/dist/engine/internal/ocr/onnxProto.js"
-import { runMain } from "./internal/Main.js"
+import { runMain, say } from "./internal/Main.js"
 import { cpuInfo, fmt, machineLine, median, ms, nowMs, positive } from "./internal/Stats.js"
 
 const { values: flags } = parseArgs({
@@ -58,7 +58,6 @@ const msPerRun = async (session: ort.InferenceSession, feeds: ort.InferenceSessi
   return (nowMs() - t0) / n
 }
 
-const say = (line = "") => process.stdout.write(`${line}\n`)
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`
 
 /** Uniform random numbers in [lo, hi): a dense kernel's speed does not depend on the values. */

@@ -33,3 +33,8 @@ export const failNow = (name: string, message: string, cleanUp: () => Promise<vo
   logFailure(name, message)
   void cleanUp().finally(() => process.exit(1))
 }
+
+/** Writes a line of the benchmark's output (stdout; progress goes to stderr). */
+export const say = (line = ""): void => {
+  process.stdout.write(`${line}\n`)
+}

@@ -7,15 +7,16 @@
  * are turned back (the box around each turned box, so a block still holds its text on the page as it is).
  */
 import type { Block } from "../../TextLayout.js"
+import type { Point } from "../ocr/minAreaRect.js"
 import { type BBox, roundBox, union } from "./Geometry.js"
 
-export type Point = readonly [number, number]
+export type { Point }
 
 /** Skews smaller than this many degrees are left alone: they move a row's ends by under 1% of its length. */
-export const MIN_SKEW = 0.5
+const MIN_SKEW = 0.5
 
 /** Larger skews are not taken for a page's tilt (the lines disagree, or the page is a collage): left alone too. */
-export const MAX_SKEW = 15
+const MAX_SKEW = 15
 
 /** Only lines at least this many times longer than high say which way the page runs (a short box's angle is noise). */
 const LONG_LINE = 3
