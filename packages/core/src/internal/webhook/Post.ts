@@ -22,15 +22,14 @@ export const post = (
 ): Effect.Effect<PostOutcome> =>
   Effect.tryPromise({
     try: async (interrupted) => {
-      const response = await fetch(url, {
-        method: "POST",
-        body,
-        headers,
-        redirect: "manual",
-        signal: AbortSignal.any([interrupted, AbortSignal.timeout(timeoutMs)])
-      })
-      await response.body?.cancel().catch(() => undefined)
-      return response.status
+      const { signal, release } = abortAfter(timeoutMs, interrupted)
+      try {
+        const response = await fetch(url, { method: "POST", body, headers, redirect: "manual", signal })
+        await response.body?.cancel().catch(() => undefined)
+        return response.status
+      } finally {
+        release()
+      }
     },
     catch: (cause) => describe(cause, timeoutMs)
   }).pipe(
@@ -40,6 +39,30 @@ export const post = (
     })),
     Effect.catchAll((error) => Effect.succeed<PostOutcome>({ status_code: null, error }))
   )
+
+/**
+ * A signal that aborts after `timeoutMs` or when `interrupted` does, and `release` to stop both. Not
+ * `AbortSignal.any([interrupted, AbortSignal.timeout(ms)])`: on Node 20 that composite holds its sources weakly and the
+ * timeout's timer holds its signal weakly, so a garbage collection during the request can drop the timeout and fetch
+ * then waits forever on a receiver that never answers, holding a dispatcher slot for good (the Post test shows it).
+ * Here the timer's closure holds the controller, so the abort always comes.
+ */
+const abortAfter = (timeoutMs: number, interrupted: AbortSignal) => {
+  const controller = new AbortController()
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`no response within ${timeoutMs} ms`, "TimeoutError")),
+    timeoutMs
+  )
+  const onInterrupt = () => controller.abort(interrupted.reason)
+  interrupted.addEventListener("abort", onInterrupt, { once: true })
+  return {
+    signal: controller.signal,
+    release: () => {
+      clearTimeout(timer)
+      interrupted.removeEventListener("abort", onInterrupt)
+    }
+  }
+}
 
 /** Why no response came, as a clause: timed out, refused, unknown host... */
 const describe = (cause: unknown, timeoutMs: number): string => {
