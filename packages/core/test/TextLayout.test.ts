@@ -193,6 +193,41 @@ describe("TextLayout", () => {
     expect(blocks.map((b) => b.type === "title" || b.type === "section_header" ? b.text : undefined).filter(Boolean))
       .toEqual(["KEDAI MAKAN ALI"])
     expect(blocks.map((b) => b.text)).toContain("TOTAL 7.20")
+    // nor is an item row printed larger than its neighbours, mostly figures
+    const itemRow = "101756 5 16.50 17.49 87.45 SR SIMEN"
+    const larger = TextLayout.blocks([
+      item("Teh tarik 3.20", 20, 100),
+      item("Roti canai x2 4.00", 20, 114),
+      item(itemRow, 20, 136, 13),
+      item("Please come again", 20, 170)
+    ])
+    expect(larger.find((b) => b.text.includes(itemRow))?.type).toBe("paragraph")
+  })
+
+  it("keeps the line breaks of a receipt's rows and of an address; prose, ragged or not, joins", () => {
+    const receipt = TextLayout.blocks([
+      ["Teh tarik", "3.20"],
+      ["Roti canai x2", "4.00"],
+      ["Nasi lemak", "12.50"],
+      ["Service charge", "1.97"]
+    ].flatMap(([label, price], i) => [item(label!, 20, 100 + 14 * i), item(price!, 240, 100 + 14 * i)]))
+    expect(texts(receipt)).toEqual(["Teh tarik 3.20\nRoti canai x2 4.00\nNasi lemak 12.50\nService charge 1.97"])
+    const address = TextLayout.blocks(column(20, 100, ["Kedai Makan Ali Sdn Bhd (123456-K)", "12 Jalan Ampang", "Kuala Lumpur"]))
+    expect(texts(address)).toEqual(["Kedai Makan Ali Sdn Bhd (123456-K)\n12 Jalan Ampang\nKuala Lumpur"])
+    // a receipt's head, centred
+    const head = ["AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM) SDN BHD", "NO. 17-G, JALAN SETIA INDAH", "40170 SHAH ALAM", "TEL: 012-6651783"]
+    const centred = TextLayout.blocks(head.map((text, i) => item(text, 200 - advance(text) * 5, 100 + 12 * i)))
+    expect(texts(centred)).toEqual([head.join("\n")])
+    // each line ends where the next one's first word would not have fitted
+    const ragged = TextLayout.blocks(column(20, 100, [
+      "Recognition runs line by line, and every one of the lines is",
+      "narrowed before it is read so that each letter gets about the",
+      "same number of the model's output steps, which saves time."
+    ]))
+    expect(texts(ragged)).toEqual([
+      "Recognition runs line by line, and every one of the lines is narrowed before it is read so that each letter " +
+      "gets about the same number of the model's output steps, which saves time."
+    ])
   })
 
   it("keeps a running header on one line instead of cutting it into columns", () => {
@@ -377,6 +412,13 @@ describe("Markdown across breaks and the document pass", () => {
     expect(TextLayout.blockMarkdown(block("code", "a ```fence``` inside"))).toBe("````\na ```fence``` inside\n````")
     expect(TextLayout.markdown([block("page_number", "3"), block("page_footer", "© Someone"), block("paragraph", "Text.")]))
       .toBe("Text.")
+  })
+
+  it("writes kept line breaks as markdown's soft breaks, escaping what would start a list, heading or quote", () => {
+    const receipt = block("paragraph", "SUBTOTAL 12.00\n- 2.00 member discount\n1. 10.00\n# 3 items\n> thanks\n==========")
+    expect(TextLayout.blockMarkdown(receipt))
+      .toBe("SUBTOTAL 12.00\n\\- 2.00 member discount\n1\\. 10.00\n\\# 3 items\n\\> thanks\n\\==========")
+    expect(TextLayout.markdown([receipt])).toBe(TextLayout.blockMarkdown(receipt))
   })
 
   it("finds running feet repeated across pages (numbers aside) and the band they keep to", () => {

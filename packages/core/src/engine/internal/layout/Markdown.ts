@@ -38,12 +38,29 @@ export const blockMarkdown = (block: Block): string => {
       return fence(block.text)
     case "table":
       return tableMarkdown(block)
-    case "paragraph":
+    case "paragraph": {
       // such checkpoints also kept bulleted items as paragraphs
-      return Markers.bullet.test(block.text) ? listItem(block.text) : block.text
+      const text = keptBreaks(block.text)
+      return Markers.bullet.test(text) ? listItem(text) : text
+    }
     default:
       return block.text
   }
+}
+
+/**
+ * A paragraph's kept line breaks (TextLayout's `paragraphText`) as soft breaks: each line after the first escaped
+ * where markdown would read its start as a heading, a list item, a quote, a fence or a heading's underline ("- 5.00"
+ * on a receipt is not a list).
+ */
+const keptBreaks = (text: string): string =>
+  text.includes("\n") ? text.split("\n").map((line, i) => (i === 0 ? line : escapeLineStart(line.trimStart()))).join("\n") : text
+
+/** A line with the mark markdown would read as a block's start escaped: `\#`, `\-`, `1\.`, `\>`, `\===`, `` \``` ``. */
+const escapeLineStart = (line: string): string => {
+  const numbered = /^(\d{1,9})([.)])(?=\s|$)/.exec(line)
+  if (numbered !== null) return `${numbered[1]}\\${line.slice(numbered[1]!.length)}`
+  return /^(?:#{1,6}(?:\s|$)|[-+*>](?:\s|$)|=|-{2,}|`{3}|~{3})/.test(line) ? `\\${line}` : line
 }
 
 /** A list item: a bullet becomes `- `, a number stays ("1. ", "a) "). */
@@ -76,7 +93,7 @@ export const flow = (): Flow => {
   let pageIndex = 0
 
   const flush = (out: Array<string>) => {
-    if (pending !== undefined) out.push(pending.text)
+    if (pending !== undefined) out.push(keptBreaks(pending.text))
     out.push(...waiting)
     pending = undefined
     waiting = []

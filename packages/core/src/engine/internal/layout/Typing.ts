@@ -10,7 +10,7 @@ import type { Block, BlockType, Line } from "../../TextLayout.js"
 import { type BBox, median, overlapX, roundBox, union } from "./Geometry.js"
 import * as Markers from "./Markers.js"
 import { looksLikeCode } from "./Monospace.js"
-import { joinLines } from "./Text.js"
+import { joinLines, paragraphText } from "./Text.js"
 
 /** What typing knows of the page. */
 export interface PageFrame {
@@ -118,7 +118,7 @@ const typeAlone = (group: Group, frame: PageFrame): Array<Block> => {
   if (Markers.startsListItem(group.text) && /\p{L}[^]*\p{L}/u.test(Markers.stripListMarker(group.text))) {
     return [block("list_item", 0, group)]
   }
-  return [block("paragraph", 0, group)]
+  return [{ ...block("paragraph", 0, group), text: paragraphText(group.lines) }]
 }
 
 /**
@@ -138,11 +138,15 @@ const sizeLevel = (group: Group, body: number): number => {
 /**
  * Text a heading can have: letters; no sentence ending inside it or comma at its end; not a list of authors (three
  * commas, or the marks of their affiliations), an e-mail address or a web address; no amount at its end (a receipt's
- * "TOTAL 11.60", printed large, is a line of the receipt, not a section).
+ * "TOTAL 11.60", printed large, is a line of the receipt, not a section), and fewer digits than letters (nor is its
+ * item row "101756 5 16.50 17.49 87.45 SR SIMEN").
  */
 const isHeadingText = (text: string): boolean =>
-  /\p{L}/u.test(text) && !/[,;]$/.test(text) && !/\p{Ll}{2}[.!?]\s+\p{Lu}/u.test(text) && !AMOUNT_END.test(text) &&
-  (text.match(/,/g) ?? []).length < 3 && !/[†‡∗*@]|:\/\/|www\.|\w\.(?:com|org|net|edu|gov)\b/.test(text)
+  count(text, /\p{L}/gu) > count(text, /\p{N}/gu) && !/[,;]$/.test(text) && !/\p{Ll}{2}[.!?]\s+\p{Lu}/u.test(text) && !AMOUNT_END.test(text) &&
+  count(text, /,/g) < 3 && !/[†‡∗*@]|:\/\/|www\.|\w\.(?:com|org|net|edu|gov)\b/.test(text)
+
+/** How many times `pattern` (global) matches in `text`. */
+const count = (text: string, pattern: RegExp): number => (text.match(pattern) ?? []).length
 
 /** An amount at the end of a line: digits, a decimal point or comma, two digits. */
 const AMOUNT_END = /\d[.,]\d{2}\s*$/
