@@ -54,9 +54,11 @@ export const blockMarkdown = (block: Block): string => {
  * on a receipt is not a list).
  */
 const keptBreaks = (text: string): string =>
-  text.includes("\n") ? text.split("\n").map((line, i) => (i === 0 ? line : escapeLineStart(line.trimStart()))).join("\n") : text
+  text.includes("\n")
+    ? text.split("\n").map((line, i) => (i === 0 ? line : escapeLineStart(line.trimStart()))).join("\n")
+    : text
 
-/** A line with the mark markdown would read as a block's start escaped: `\#`, `\-`, `1\.`, `\>`, `\===`, `` \``` ``. */
+/** A line with the mark markdown would read as a block's start escaped: `\#`, `\-`, `1\.`, `\>`, `\=`, `` \``` ``. */
 const escapeLineStart = (line: string): string => {
   const numbered = /^(\d{1,9})([.)])(?=\s|$)/.exec(line)
   if (numbered !== null) return `${numbered[1]}\\${line.slice(numbered[1]!.length)}`

@@ -46,9 +46,8 @@ export interface BoxedText {
 /**
  * A paragraph's lines joined (`joinLines`), keeping a line break the writer made on purpose as "\n": after a line
  * that left room in the paragraph's width for the next line's first word (a word that would have fit was put on the
- * next line), and after every line of a paragraph of lines: one where such breaks are at least half of
- * its breaks (an address, a verse: the break after its widest line cannot tell), or most of whose lines end in a
- * figure (a receipt's rows: "Total RM 50.00", its amount right-aligned, fills the width), unless the line ends in a
+ * next line), and after every line of a paragraph of lines: one where such breaks are at least half of its breaks
+ * (an address, a verse: the break after its widest line cannot tell), or most of whose lines end in a figure (a receipt's rows: "Total RM 50.00", its amount right-aligned, fills the width), unless the line ends in a
  * small word the sentence goes on after. Prose wraps where the next word does not fit, so its lines join as before;
  * a hyphen at a line's end always joins.
  */
@@ -92,9 +91,9 @@ const INDENT_CHARS = 5
 /** A line's width per character. */
 const perChar = (line: BoxedText): number => (line.bbox[2] - line.bbox[0]) / Math.max(1, line.text.length)
 
-/** Whether `line`'s first word and a space fit in `room` (in the line's own width per character). */
-const wouldHaveFit = (line: BoxedText, room: number): boolean => {
-  if (line.text.length === 0 || room <= 0) return false
+/** Whether `line`'s first word and a space fit in `space` (in the line's own width per character). */
+const wouldHaveFit = (line: BoxedText, space: number): boolean => {
+  if (line.text.length === 0 || space <= 0) return false
   const firstWord = line.text.trimStart().split(/\s/, 1)[0]!.length
-  return room > (firstWord + 2) * perChar(line)
+  return space > (firstWord + 2) * perChar(line)
 }

@@ -142,8 +142,8 @@ const sizeLevel = (group: Group, body: number): number => {
  * item row "101756 5 16.50 17.49 87.45 SR SIMEN").
  */
 const isHeadingText = (text: string): boolean =>
-  count(text, /\p{L}/gu) > count(text, /\p{N}/gu) && !/[,;]$/.test(text) && !/\p{Ll}{2}[.!?]\s+\p{Lu}/u.test(text) && !AMOUNT_END.test(text) &&
-  count(text, /,/g) < 3 && !/[†‡∗*@]|:\/\/|www\.|\w\.(?:com|org|net|edu|gov)\b/.test(text)
+  count(text, /\p{L}/gu) > count(text, /\p{N}/gu) && !/[,;]$/.test(text) && !/\p{Ll}{2}[.!?]\s+\p{Lu}/u.test(text) &&
+  !AMOUNT_END.test(text) && count(text, /,/g) < 3 && !/[†‡∗*@]|:\/\/|www\.|\w\.(?:com|org|net|edu|gov)\b/.test(text)
 
 /** How many times `pattern` (global) matches in `text`. */
 const count = (text: string, pattern: RegExp): number => (text.match(pattern) ?? []).length
