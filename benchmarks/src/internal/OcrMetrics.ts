@@ -102,3 +102,33 @@ export const laidOut = (
   const items = DocumentHandler.ocrTextItems(DocumentHandler.deskewed(placed, 0, page).lines)
   return TextLayout.readingOrder(items).flatMap((region) => TextLayout.lines(region)).map((l) => l.text).join("\n")
 }
+
+/**
+ * The markdown the pipeline writes for a page from these lines (DocumentHandler's `ocrPageResult`: deskew, layout,
+ * headings, tables, paragraphs), as plain text: heading marks, table rules and pipes, and markdown's escapes taken
+ * out, so its CER counts what was read and the order it is read in, not the markup.
+ */
+export const markdownText = (
+  lines: ReadonlyArray<BoxedLine>,
+  page: { readonly width: number; readonly height: number }
+): string => {
+  // confidence and row are kept in the page's record, not used by its layout
+  const read = lines.filter((l) => l.text.trim() !== "").map(({ text, box, polygon }, row) => ({
+    text,
+    confidence: 1,
+    row,
+    box,
+    polygon: polygon ?? [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]] as const
+  }))
+  const base = { page: 0, width: page.width, height: page.height, route: { decision: "ocr", reason: "benchmark" } } as const
+  return DocumentHandler.ocrPageResult(base, read, 1).markdown
+    .split("\n")
+    .filter((line) => !/^\|(?:\s*:?-{3,}:?\s*\|)+$/.test(line))
+    .map(plainLine)
+    .join("\n")
+}
+
+/** A markdown line's text: no heading mark, table pipes or HTML tags, escapes undone. */
+const plainLine = (line: string): string =>
+  line.replace(/^#{1,6} /, "").replace(/<[^>]+>/g, " ").replace(/^\||\|$/g, "").replace(/ \| /g, " ")
+    .replace(/\\([\\`*_{}[\]()#+\-.!|>=~])/g, "$1")
