@@ -56,7 +56,7 @@
  * `--profile DIR` runs the children under `node --cpu-prof` and prints where each one's time went; `--dump DIR`
  * writes every page's ground truth and each engine's texts there.
  */
-import { DocumentHandler, OcrEngine, PdfEngine } from "@scriptorium/core"
+import { DocumentHandler, OcrEngine, PdfEngine, TextLayout } from "@scriptorium/core"
 import { Effect, Exit, Layer, Logger, LogLevel, ManagedRuntime, Scope } from "effect"
 import { type ChildProcess, fork } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -619,15 +619,17 @@ const scores = (r: ChildResult, specs: ReadonlyArray<PageSpec>) => {
   const specOf = pageIndex(specs)
   const laidOutText = (p: PageRecord) => laidOut(p.lines, specOf(p))
   const markdownOf = (p: PageRecord) => markdownText(p.lines, specOf(p))
-  const of = (set: PageSet, text: (p: PageRecord) => string): Array<PageScore> =>
-    r.latency.filter((p) => p.set === set).map((p) => scorePage(text(p), specOf(p).truth))
+  const of = (set: PageSet, text: (p: PageRecord) => string, truth = (p: PageRecord) => specOf(p).truth) =>
+    r.latency.filter((p) => p.set === set).map((p): PageScore => scorePage(text(p), truth(p)))
+  // the markdown joins words hyphenated at a line's end, and so is scored against the truth's lines joined so
+  const joinedTruth = (p: PageRecord) => TextLayout.joinLines(specOf(p).truth.split("\n"))
   return {
     sroie: total(of("sroie", (p) => p.text)),
     sroieLaidOut: total(of("sroie", laidOutText)),
-    sroieMarkdown: total(of("sroie", markdownOf)),
+    sroieMarkdown: total(of("sroie", markdownOf, joinedTruth)),
     pdf: total(of("pdf", (p) => p.text)),
     pdfLaidOut: total(of("pdf", laidOutText)),
-    pdfMarkdown: total(of("pdf", markdownOf)),
+    pdfMarkdown: total(of("pdf", markdownOf, joinedTruth)),
     perPage: new Map(r.latency.map((p) => [`${p.set}/${p.name}`, scorePage(p.text, specOf(p).truth)]))
   }
 }
@@ -675,9 +677,10 @@ const report = (
       "the engine's lines put in TextLayout's reading order (as the PDF pages' ground truth is, and as the pipeline's " +
       "markdown reads them), instead of the engine's own text order (rows across the page). \"Markdown\": the " +
       "markdown the pipeline writes from the engine's lines (DocumentHandler's `ocrPageResult`: deskew, layout, " +
-      "headings, tables, paragraphs), its heading marks, table pipes and escapes taken out; it leaves out what it " +
-      "types as page headers, footers and numbers, which the PDF pages' ground truth holds, so it is a measure of " +
-      "the pipeline, not a target.",
+      "headings, tables, paragraphs), its heading marks, table pipes and escapes taken out, against the ground " +
+      "truth's lines joined as the markdown joins them (hyphenation undone); it leaves out what it types as page " +
+      "headers, footers and numbers, which the ground truth holds, and moves captions and paragraphs that go on in " +
+      "the next column, so it is a measure of the pipeline, not a target.",
     ""
   )
   push(
