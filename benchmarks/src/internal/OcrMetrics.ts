@@ -120,8 +120,8 @@ export const markdownText = (
     box,
     polygon: polygon ?? [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]] as const
   }))
-  const base = { page: 0, width: page.width, height: page.height, route: { decision: "ocr", reason: "benchmark" } } as const
-  return DocumentHandler.ocrPageResult(base, read, 1).markdown
+  const route = { decision: "ocr", reason: "benchmark" } as const
+  return DocumentHandler.ocrPageResult({ page: 0, width: page.width, height: page.height, route }, read, 1).markdown
     .split("\n")
     .filter((line) => !/^\|(?:\s*:?-{3,}:?\s*\|)+$/.test(line))
     .map(plainLine)
