@@ -6,6 +6,7 @@
  * The job's `ocr` option can force OCR on every page or forbid it. The decision carries a short reason, kept in the
  * page's result for debugging.
  */
+import { count } from "./internal/layout/Text.js"
 import type { PageText, TextItem } from "./PdfEngine.js"
 
 /** The job's choice: decide per page, OCR every page, or never OCR. */
@@ -83,8 +84,6 @@ const PRIVATE_USE = /[\uE000-\uF8FF\u{F0000}-\u{FFFFD}\u{100000}-\u{10FFFD}]/gu
 const MOJIBAKE = /Ã[\u0080-\u00BF€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]|Â[\u0080-\u00BF]|â€./gu
 const ALPHANUMERIC = /[\p{L}\p{N}]/gu
 const WHITESPACE = /\s/gu
-
-const count = (text: string, pattern: RegExp): number => text.match(pattern)?.length ?? 0
 
 /** Measures the text layer: how many characters, and how many of them are bad in each way. */
 export const textQuality = (page: Pick<PageText, "width" | "height" | "items">): TextQuality => {

@@ -1,7 +1,8 @@
 /**
- * Text: joining a block's lines into its text (hyphenation undone, CJK without spaces) and reading its start and end
- * (does it end a sentence, does it carry one on).
+ * Text: joining a block's lines into its text (hyphenation undone, CJK without spaces, a paragraph's deliberate line
+ * breaks kept) and reading its start and end (does it end a sentence, does it carry one on).
  */
+import type { Line } from "../../TextLayout.js"
 
 /**
  * Lines joined with spaces. A word hyphenated across a line end is joined again ("recog-" "nition"); a hyphen before
@@ -37,19 +38,20 @@ export const continuesSentence = (previous: string, next: string): boolean =>
   /^\p{Ll}/u.test(next) || (/\p{L}[-\u00ad\u2010]$/u.test(previous) && /^\p{L}/u.test(next)) ||
   (UNSPACED_END.test(previous) && UNSPACED_START.test(next))
 
-/** What `paragraphText` needs of a line: its text and its box (left, top, right, bottom). */
-export interface BoxedText {
-  readonly text: string
-  readonly bbox: readonly [number, number, number, number]
-}
+/** How many times `pattern` (a global one) matches in `text`. */
+export const count = (text: string, pattern: RegExp): number => text.match(pattern)?.length ?? 0
+
+/** What `paragraphText` needs of a line: its text and its box. */
+type BoxedText = Pick<Line, "text" | "bbox">
 
 /**
  * A paragraph's lines joined (`joinLines`), keeping a line break the writer made on purpose as "\n": after a line
  * that left room in the paragraph's width for the next line's first word (a word that would have fit was put on the
  * next line), and after every line of a paragraph of lines: one where such breaks are at least half of its breaks
- * (an address, a verse: the break after its widest line cannot tell), or most of whose lines end in a figure (a receipt's rows: "Total RM 50.00", its amount right-aligned, fills the width), unless the line ends in a
- * small word the sentence goes on after. Prose wraps where the next word does not fit, so its lines join as before;
- * a hyphen at a line's end always joins.
+ * (an address, a verse: the break after its widest line cannot tell), or most of whose lines end in a figure (a
+ * receipt's rows: "Total RM 50.00", its amount right-aligned, fills the width), unless the line ends in a small word
+ * the sentence goes on after. Prose wraps where the next word does not fit, so its lines join as before; a hyphen at
+ * a line's end always joins.
  */
 export const paragraphText = (lines: ReadonlyArray<BoxedText>): string => {
   if (lines.length < 2) return joinLines(lines.map((line) => line.text))

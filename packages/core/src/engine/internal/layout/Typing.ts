@@ -10,7 +10,7 @@ import type { Block, BlockType, Line } from "../../TextLayout.js"
 import { type BBox, median, overlapX, roundBox, union } from "./Geometry.js"
 import * as Markers from "./Markers.js"
 import { looksLikeCode } from "./Monospace.js"
-import { joinLines, paragraphText } from "./Text.js"
+import { count, joinLines, paragraphText } from "./Text.js"
 
 /** What typing knows of the page. */
 export interface PageFrame {
@@ -145,9 +145,6 @@ const isHeadingText = (text: string): boolean =>
   count(text, /\p{L}/gu) > count(text, /\p{N}/gu) && !/[,;]$/.test(text) && !/\p{Ll}{2}[.!?]\s+\p{Lu}/u.test(text) &&
   !AMOUNT_END.test(text) && count(text, /,/g) < 3 && !/[†‡∗*@]|:\/\/|www\.|\w\.(?:com|org|net|edu|gov)\b/.test(text)
 
-/** How many times `pattern` (global) matches in `text`. */
-const count = (text: string, pattern: RegExp): number => (text.match(pattern) ?? []).length
-
 /** An amount at the end of a line: digits, a decimal point or comma, two digits. */
 const AMOUNT_END = /\d[.,]\d{2}\s*$/
 
@@ -179,7 +176,7 @@ const isListing = (group: Group, frame: PageFrame): boolean => {
 
 /** Sentences rather than program text: small words of English prose, in lower case (SQL's AND and OR are not). */
 const isProse = (text: string): boolean =>
-  (text.match(/\b(?:the|and|of|to|a|in|is|that|for|with|are)\b/g) ?? []).length >= 2
+  count(text, /\b(?:the|and|of|to|a|in|is|that|for|with|are)\b/g) >= 2
 
 /** Code lines one to a line, each indented by its offset from the block's left edge in characters. */
 const codeText = (lines: ReadonlyArray<Line>): string => {
@@ -202,7 +199,7 @@ const isFormula = (group: Group): boolean => {
   const relation = /[=<>≤≥≈≠≡∑∏∫√∈∀∃→⇒]/u.test(text)
   if (!relation && !/\S\s+\(\d{1,3}[a-z]?\)$/.test(text)) return false
   // text a font could not decode (a chart's labels in a Type 3 font) is full of marks mathematics does not use
-  if ((text.match(/[#@$%&?]/g) ?? []).length > 1) return false
+  if (count(text, /[#@$%&?]/g) > 1) return false
   const words = text.split(/\s+/).filter((w) => /^\p{Lu}?\p{Ll}{3,}[.,;:]?$/u.test(w))
   return words.length <= group.lines.length
 }
